@@ -1,0 +1,138 @@
+/* buf.c — growable byte buffer with a cap. */
+#include "base/buf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+
+void sg_buf_init(struct sg_buf *b, size_t cap)
+{
+	b->data = NULL;
+	b->len = 0;
+	b->alloc = 0;
+	b->cap = cap ? cap : SG_BUF_DEFAULT_CAP;
+}
+
+void sg_buf_release(struct sg_buf *b)
+{
+	free(b->data);
+	sg_buf_init(b, b->cap);
+}
+
+void sg_buf_reset(struct sg_buf *b)
+{
+	b->len = 0;
+	if (b->data)
+		b->data[0] = '\0';
+}
+
+static int buf_reserve(struct sg_buf *b, size_t extra)
+{
+	size_t need, na;
+	char *p;
+
+	if (extra > b->cap - b->len)
+		return SG_ETOOBIG;
+	need = b->len + extra + 1;
+	if (need <= b->alloc)
+		return SG_OK;
+	na = b->alloc ? b->alloc : 64;
+	while (na < need)
+		na *= 2;
+	p = realloc(b->data, na);
+	if (!p)
+		return SG_ENOMEM;
+	b->data = p;
+	b->alloc = na;
+	return SG_OK;
+}
+
+int sg_buf_append(struct sg_buf *b, const void *p, size_t n)
+{
+	int rc = buf_reserve(b, n);
+	if (rc)
+		return rc;
+	if (n)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return SG_OK;
+}
+
+int sg_buf_puts(struct sg_buf *b, const char *s)
+{
+	return sg_buf_append(b, s, strlen(s));
+}
+
+int sg_buf_putc(struct sg_buf *b, char c)
+{
+	return sg_buf_append(b, &c, 1);
+}
+
+int sg_buf_vprintf(struct sg_buf *b, const char *fmt, va_list ap)
+{
+	va_list ap2;
+	int n, rc;
+
+	va_copy(ap2, ap);
+	n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (n < 0)
+		return SG_EINVAL;
+	rc = buf_reserve(b, (size_t)n);
+	if (rc)
+		return rc;
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+	return SG_OK;
+}
+
+int sg_buf_printf(struct sg_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = sg_buf_vprintf(b, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int sg_buf_json_str(struct sg_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	int rc = sg_buf_putc(b, '"');
+
+	for (; rc == 0 && *p; p++) {
+		switch (*p) {
+		case '"': rc = sg_buf_append(b, "\\\"", 2); break;
+		case '\\': rc = sg_buf_append(b, "\\\\", 2); break;
+		case '\n': rc = sg_buf_append(b, "\\n", 2); break;
+		case '\r': rc = sg_buf_append(b, "\\r", 2); break;
+		case '\t': rc = sg_buf_append(b, "\\t", 2); break;
+		default:
+			if (*p < 0x20) {
+				char esc[6] = { '\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15] };
+				rc = sg_buf_append(b, esc, 6);
+			} else {
+				rc = sg_buf_putc(b, (char)*p);
+			}
+		}
+	}
+	return rc ? rc : sg_buf_putc(b, '"');
+}
+
+char *sg_buf_steal(struct sg_buf *b, size_t *len)
+{
+	char *p = b->data;
+
+	if (len)
+		*len = b->len;
+	if (!p)
+		p = calloc(1, 1);
+	sg_buf_init(b, b->cap);
+	return p;
+}

@@ -1,0 +1,313 @@
+/*
+ * api.c — the route table, Bearer-token sessions and the helpers the
+ * handler files share.
+ *
+ * Sessions: a token is looked up by its BLAKE2b hash, first in an in-memory
+ * cache, then in the store. A cached session holds the caller's computed
+ * scope so that no request recomputes it. Sessions are reference counted:
+ * eviction from the cache never frees one a request still uses.
+ */
+#include "http/api.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/err.h"
+#include "base/log.h"
+
+const struct http_route api_routes[] = {
+	{ "GET", "/healthz", api_healthz, HTTP_ROUTE_PUBLIC },
+	{ "GET", "/metrics", api_metrics, HTTP_ROUTE_PUBLIC },
+	{ "POST", "/api/v1/login", api_login, HTTP_ROUTE_PUBLIC },
+	{ "POST", "/api/v1/logout", api_logout, 0 },
+	{ "GET", "/api/v1/me", api_me, 0 },
+	{ "GET", "/api/v1/areas", api_areas_list, 0 },
+	{ "GET", "/api/v1/areas/{id}", api_area_get, 0 },
+	{ "PATCH", "/api/v1/areas/{id}", api_area_patch, 0 },
+	{ "GET", "/api/v1/areas/{id}/children", api_area_children, 0 },
+	{ "GET", "/api/v1/locate", api_locate, 0 },
+	{ "GET", "/api/v1/fusion", api_fusion_list, 0 },
+	{ "GET", "/api/v1/fusion/summary", api_fusion_summary, 0 },
+};
+const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];
+
+int api_app_init(struct app *app, struct store *store, struct catalog *catalog)
+{
+	memset(app, 0, sizeof *app);
+	app->store = store;
+	app->catalog = catalog;
+	app->token_ttl_s = 12 * 3600;
+	pthread_mutex_init(&app->sessions_lock, NULL);
+	return SG_OK;
+}
+
+static void session_unref(struct api_session *s)
+{
+	if (s && atomic_fetch_sub(&s->refs, 1) == 1) {
+		catalog_scope_release(&s->scope);
+		free(s->scope_ids);
+		free(s);
+	}
+}
+
+void api_app_release(struct app *app)
+{
+	for (size_t b = 0; b < API_SESSION_BUCKETS; b++) {
+		struct api_session *s = app->sessions[b], *next;
+		for (; s; s = next) {
+			next = s->next;
+			session_unref(s);
+		}
+		app->sessions[b] = NULL;
+	}
+	pthread_mutex_destroy(&app->sessions_lock);
+}
+
+static size_t bucket_of(const unsigned char *hash)
+{
+	return ((size_t)hash[0] | (size_t)hash[1] << 8) % API_SESSION_BUCKETS;
+}
+
+/* Finds a cached session and takes a reference, or NULL. */
+static struct api_session *cache_get(struct app *app, const unsigned char *hash)
+{
+	struct api_session *s;
+
+	pthread_mutex_lock(&app->sessions_lock);
+	for (s = app->sessions[bucket_of(hash)]; s; s = s->next) {
+		if (memcmp(s->hash, hash, AUTH_TOKEN_HASH_LEN) == 0) {
+			atomic_fetch_add(&s->refs, 1);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&app->sessions_lock);
+	return s;
+}
+
+/* Removes a session from the cache (logout, expiry). */
+static void cache_drop(struct app *app, const unsigned char *hash)
+{
+	struct api_session **pp, *victim = NULL;
+
+	pthread_mutex_lock(&app->sessions_lock);
+	for (pp = &app->sessions[bucket_of(hash)]; *pp; pp = &(*pp)->next) {
+		if (memcmp((*pp)->hash, hash, AUTH_TOKEN_HASH_LEN) == 0) {
+			victim = *pp;
+			*pp = victim->next;
+			app->nsessions--;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&app->sessions_lock);
+	session_unref(victim);
+}
+
+/* Adds s (with one reference for the cache); when full, the cache starts over. */
+static void cache_put(struct app *app, struct api_session *s)
+{
+	size_t b = bucket_of(s->hash);
+
+	pthread_mutex_lock(&app->sessions_lock);
+	if (app->nsessions >= API_SESSION_CACHE_MAX) {
+		for (size_t i = 0; i < API_SESSION_BUCKETS; i++) {
+			struct api_session *x = app->sessions[i], *next;
+			for (; x; x = next) {
+				next = x->next;
+				session_unref(x);
+			}
+			app->sessions[i] = NULL;
+		}
+		app->nsessions = 0;
+	}
+	atomic_fetch_add(&s->refs, 1);
+	s->next = app->sessions[b];
+	app->sessions[b] = s;
+	app->nsessions++;
+	pthread_mutex_unlock(&app->sessions_lock);
+}
+
+/* Loads a session from the store: token row, user, scope. */
+static int session_load(struct app *app, const unsigned char *hash, struct api_session **out)
+{
+	struct store_user u;
+	struct api_session *s;
+	int64_t user_id, expires;
+	int rc;
+
+	if ((rc = store_token_get(app->store, hash, &user_id, &expires)))
+		return rc;
+	if ((rc = store_user_get(app->store, NULL, user_id, &u)))
+		return rc;
+	s = calloc(1, sizeof *s);
+	if (!s) {
+		store_user_release(&u);
+		return SG_ENOMEM;
+	}
+	memcpy(s->hash, hash, AUTH_TOKEN_HASH_LEN);
+	s->user_id = u.id;
+	snprintf(s->name, sizeof s->name, "%s", u.name);
+	if (auth_role_parse(u.role, &s->role))
+		rc = SG_EINVAL;
+	s->expires_at = expires;
+	if (!rc)
+		rc = catalog_scope_build(app->catalog, u.scope, u.nscope, &s->scope);
+	s->scope_ids = u.scope;
+	s->nscope = u.nscope;
+	u.scope = NULL;
+	store_user_release(&u);
+	if (rc) {
+		free(s->scope_ids);
+		free(s);
+		return rc;
+	}
+	atomic_init(&s->refs, 1);
+	*out = s;
+	return SG_OK;
+}
+
+int api_authenticate(void *appv, struct http_req *req, struct http_resp *resp)
+{
+	struct app *app = appv;
+	const char *h = http_header(req, "Authorization");
+	unsigned char hash[AUTH_TOKEN_HASH_LEN];
+	struct api_session *s;
+
+	if (!h || strncmp(h, "Bearer ", 7) != 0 || auth_token_hash(h + 7, hash) != 0)
+		return http_error(resp, 401, "unauthorized",
+				  "a valid Bearer token is required (POST /api/v1/login)", NULL),
+		       1;
+	s = cache_get(app, hash);
+	if (!s) {
+		if (session_load(app, hash, &s) != 0)
+			return http_error(resp, 401, "unauthorized", "unknown or revoked token",
+					  NULL),
+			       1;
+		cache_put(app, s);
+	}
+	if (s->expires_at <= (int64_t)time(NULL)) {
+		session_unref(s);
+		cache_drop(app, hash);
+		return http_error(resp, 401, "unauthorized", "token expired", NULL), 1;
+	}
+	req->session = s;
+	return 0;
+}
+
+void api_session_release(void *app, void *session)
+{
+	session_unref(session);
+}
+
+int api_logout(void *appv, struct http_req *req, struct http_resp *resp)
+{
+	struct app *app = appv;
+	struct api_session *s = req->session;
+	int rc = store_token_delete(app->store, s->hash);
+
+	if (rc)
+		return rc;
+	cache_drop(app, s->hash);
+	sg_buf_puts(&resp->body, "{\"ok\":true}");
+	http_json(resp, 200);
+	return SG_OK;
+}
+
+int api_body_object(struct http_req *req, struct http_resp *resp, json_t **out)
+{
+	json_error_t err;
+	json_t *j = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &err);
+	char msg[256];
+
+	if (!j) {
+		snprintf(msg, sizeof msg, "invalid JSON at line %d column %d: %s", err.line,
+			 err.column, err.text);
+		http_error(resp, 400, "invalid_json", msg, "body");
+		return 1;
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		http_error(resp, 400, "invalid", "the body must be a JSON object", "body");
+		return 1;
+	}
+	*out = j;
+	return 0;
+}
+
+int api_only_fields(const json_t *obj, const char *const *allowed, struct http_resp *resp)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)obj, key, v) {
+		int ok = 0;
+		for (const char *const *a = allowed; *a; a++)
+			ok |= strcmp(*a, key) == 0;
+		if (!ok) {
+			char msg[160];
+			snprintf(msg, sizeof msg, "unknown field \"%.100s\"", key);
+			http_error(resp, 400, "invalid", msg, key);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int api_parse_id(const char *s, int64_t *out)
+{
+	int64_t v = 0;
+
+	if (!s || !*s || strlen(s) > 18)
+		return SG_EINVAL;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return SG_EINVAL;
+		v = v * 10 + (*p - '0');
+	}
+	if (v <= 0)
+		return SG_EINVAL;
+	*out = v;
+	return SG_OK;
+}
+
+void api_format_time(int64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void api_write_area_ref(struct app *app, struct sg_buf *b, uint32_t idx)
+{
+	const struct catalog_area *a = &app->catalog->areas[idx];
+	char name[512];
+
+	catalog_name(app->catalog, idx, name, sizeof name);
+	sg_buf_printf(b, "{\"id\":%lld,\"kind\":\"%s\",\"code\":", (long long)a->id,
+		      area_kind_name(a->kind));
+	if (a->code[0])
+		sg_buf_json_str(b, a->code);
+	else
+		sg_buf_puts(b, "null");
+	sg_buf_puts(b, ",\"name\":");
+	sg_buf_json_str(b, name);
+	sg_buf_putc(b, '}');
+}
+
+void api_write_area(struct app *app, struct sg_buf *b, uint32_t idx)
+{
+	const struct catalog_area *a = &app->catalog->areas[idx];
+
+	api_write_area_ref(app, b, idx);
+	b->len--; /* reopen the object */
+	b->data[b->len] = '\0';
+	if (a->parent != CATALOG_NONE)
+		sg_buf_printf(b, ",\"parent\":%lld", (long long)app->catalog->areas[a->parent].id);
+	else
+		sg_buf_puts(b, ",\"parent\":null");
+	sg_buf_printf(b, ",\"bbox\":[%.7f,%.7f,%.7f,%.7f],\"area_m2\":%.1f,\"children\":%u}",
+		      a->bbox.min_lon, a->bbox.min_lat, a->bbox.max_lon, a->bbox.max_lat,
+		      a->area_m2, a->nchildren);
+}

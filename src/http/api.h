@@ -1,0 +1,95 @@
+/*
+ * api.h — the JSON API under /api/v1 plus /healthz and /metrics: the
+ * application state the handlers share, the route table and the pieces the
+ * handler files share.
+ */
+#ifndef SAFEGRID_HTTP_API_H
+#define SAFEGRID_HTTP_API_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "auth/auth.h"
+#include "http/server.h"
+#include "model/catalog.h"
+#include "store/store.h"
+
+#define API_SESSION_BUCKETS 1024
+#define API_SESSION_CACHE_MAX 20000
+
+/* A logged-in caller, cached by token hash; shared by its requests (refcounted). */
+struct api_session {
+	unsigned char hash[AUTH_TOKEN_HASH_LEN];
+	int64_t user_id;
+	char name[STORE_NAME_MAX];
+	enum auth_role role;
+	int64_t expires_at;
+	struct catalog_scope scope;
+	int64_t *scope_ids;
+	size_t nscope;
+	atomic_int refs;
+	struct api_session *next;
+};
+
+struct app {
+	struct store *store;
+	struct catalog *catalog; /* built at start; only names change afterwards */
+	struct http_server *server;
+	int64_t token_ttl_s;
+	size_t max_body;
+	pthread_mutex_t sessions_lock;
+	struct api_session *sessions[API_SESSION_BUCKETS];
+	size_t nsessions;
+};
+
+/* Initialises app around an open store and a built catalog (both borrowed). */
+int api_app_init(struct app *app, struct store *store, struct catalog *catalog);
+/* Drops the session cache. */
+void api_app_release(struct app *app);
+
+/* The route table, for http_server_config. */
+extern const struct http_route api_routes[];
+extern const size_t api_nroutes;
+
+/* The server hooks: Bearer-token authentication and session release. */
+int api_authenticate(void *app, struct http_req *req, struct http_resp *resp);
+void api_session_release(void *app, void *session);
+
+/* ---- shared by the handler files ---- */
+
+/*
+ * Parses the body as a JSON object. On failure fills resp with a 400 naming
+ * "body" (with jansson's line and column) and returns non-zero.
+ */
+int api_body_object(struct http_req *req, struct http_resp *resp, json_t **out);
+/*
+ * Refuses members of obj not in the NULL-terminated allowed list (400 naming
+ * the member). Returns non-zero after filling resp.
+ */
+int api_only_fields(const json_t *obj, const char *const *allowed, struct http_resp *resp);
+/* Parses a positive 63-bit integer from the whole string. */
+int api_parse_id(const char *s, int64_t *out);
+/* Writes an area as a JSON object (no geometry). */
+void api_write_area(struct app *app, struct sg_buf *b, uint32_t idx);
+/* Writes {"id":..,"kind":..,"code":..,"name":..} for an area. */
+void api_write_area_ref(struct app *app, struct sg_buf *b, uint32_t idx);
+/* Formats a Unix time as RFC 3339 UTC ("2026-11-28T16:02:12Z"). */
+void api_format_time(int64_t t, char out[32]);
+
+/* handlers (api_system.c, api_auth.c, api_areas.c, api_fusion.c) */
+int api_healthz(void *app, struct http_req *req, struct http_resp *resp);
+int api_metrics(void *app, struct http_req *req, struct http_resp *resp);
+int api_login(void *app, struct http_req *req, struct http_resp *resp);
+int api_logout(void *app, struct http_req *req, struct http_resp *resp);
+int api_me(void *app, struct http_req *req, struct http_resp *resp);
+int api_areas_list(void *app, struct http_req *req, struct http_resp *resp);
+int api_area_get(void *app, struct http_req *req, struct http_resp *resp);
+int api_area_children(void *app, struct http_req *req, struct http_resp *resp);
+int api_area_patch(void *app, struct http_req *req, struct http_resp *resp);
+int api_locate(void *app, struct http_req *req, struct http_resp *resp);
+int api_fusion_list(void *app, struct http_req *req, struct http_resp *resp);
+int api_fusion_summary(void *app, struct http_req *req, struct http_resp *resp);
+
+#endif

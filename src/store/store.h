@@ -1,0 +1,137 @@
+/*
+ * store.h — the durable store: the one interface to everything on disk.
+ *
+ * Backed by SQLite in WAL mode. Every write goes through one core thread that
+ * gathers the commands waiting at that moment into one transaction (group
+ * commit), commits with synchronous=FULL, and only then lets each caller
+ * return: when a store_* write function returns 0, the write is durable.
+ * A failing command is rolled back alone (a savepoint each); the others of
+ * its batch still commit. Reads use a small pool of read-only connections
+ * and see the last committed state.
+ *
+ * Schema migrations are numbered and applied at store_open.
+ * Every function is safe to call from any thread.
+ */
+#ifndef SAFEGRID_STORE_STORE_H
+#define SAFEGRID_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "geo/fusion.h"
+#include "model/area.h"
+
+struct store;
+
+/*
+ * Opens (creating if needed) the store at path, applies pending migrations
+ * and starts the core thread. *out set on success; caller closes.
+ */
+int store_open(const char *path, struct store **out);
+/*
+ * Commits every command already queued, stops the core thread and closes.
+ * The caller must first stop every thread that may still call the store
+ * (the server stops HTTP before closing the store). NULL does nothing.
+ */
+void store_close(struct store *s);
+
+/* The schema version after migrations (the highest applied number). */
+int store_schema_version(struct store *s);
+
+/* Figures for /metrics. batch_hist[i] counts batches of size in (2^(i-1), 2^i]. */
+#define STORE_BATCH_BUCKETS 12
+struct store_metrics {
+	uint64_t commits;
+	uint64_t commands;
+	uint64_t failed_commits;
+	uint64_t batch_hist[STORE_BATCH_BUCKETS];
+	int64_t file_bytes; /* main file plus WAL */
+};
+void store_metrics_read(struct store *s, struct store_metrics *out);
+
+/* ---- areas -------------------------------------------------------------- */
+
+/*
+ * Inserts every area of set in order, all in one transaction, resolving
+ * parent_idx to the id given to the earlier area. Sets each area's id (and
+ * parent_id) on success. SG_ECONFLICT if a code is already used.
+ */
+int store_areas_insert(struct store *s, struct area_set *set);
+/* Number of areas stored. */
+int store_areas_count(struct store *s, size_t *out);
+/* Appends every stored area to an initialised set, ordered by id. */
+int store_areas_load(struct store *s, struct area_set *out);
+/* The id and kind of the area with this code. SG_ENOTFOUND if none. */
+int store_area_find_code(struct store *s, const char *code, int64_t *id, enum area_kind *kind);
+/* The kind of the area with this id. SG_ENOTFOUND if none. */
+int store_area_find_id(struct store *s, int64_t id, enum area_kind *kind);
+/*
+ * Renames an area and, when actor is not NULL, audits the change in the same
+ * transaction. SG_ENOTFOUND if there is no such area.
+ */
+int store_area_rename(struct store *s, int64_t id, const char *name, const char *actor);
+/* Reads the name of an area into a caller-freed string. */
+int store_area_name(struct store *s, int64_t id, char **name);
+
+/* Replaces the whole fusion mapping with rows (one transaction). */
+int store_fusion_replace(struct store *s, const struct fusion_row *rows, size_t n);
+/* Every fusion row; *rows caller-frees (free()). */
+int store_fusion_load(struct store *s, struct fusion_row **rows, size_t *n);
+
+/* ---- users, tokens -------------------------------------------------------- */
+
+#define STORE_NAME_MAX 64
+#define STORE_HASH_MAX 160
+
+struct store_user {
+	int64_t id;
+	char name[STORE_NAME_MAX];
+	char role[24];
+	char pw_hash[STORE_HASH_MAX]; /* libsodium crypto_pwhash_str string */
+	int64_t *scope;               /* area ids, owned (free()) */
+	size_t nscope;
+};
+
+void store_user_release(struct store_user *u);
+/* Adds a user with its scope. SG_ECONFLICT if the name is taken. */
+int store_user_add(struct store *s, const struct store_user *u, int64_t *id);
+/* Reads a user by name (id == 0) or by id. SG_ENOTFOUND if none. Caller releases. */
+int store_user_get(struct store *s, const char *name, int64_t id, struct store_user *out);
+int store_users_count(struct store *s, size_t *out);
+
+#define STORE_TOKEN_HASH_LEN 32
+
+/*
+ * Records a login: stores the token's hash with its expiry and appends the
+ * audit entry, in one transaction.
+ */
+int store_login_record(struct store *s, const unsigned char hash[STORE_TOKEN_HASH_LEN],
+		       int64_t user_id, int64_t created_at, int64_t expires_at, const char *actor,
+		       const char *detail);
+/* Looks a token hash up. SG_ENOTFOUND if unknown. */
+int store_token_get(struct store *s, const unsigned char hash[STORE_TOKEN_HASH_LEN],
+		    int64_t *user_id, int64_t *expires_at);
+/* Deletes a token (logout). */
+int store_token_delete(struct store *s, const unsigned char hash[STORE_TOKEN_HASH_LEN]);
+
+/* ---- audit ---------------------------------------------------------------- */
+
+/*
+ * Appends an entry to the hash-chained audit log. Each entry's hash is
+ * BLAKE2b-256 over the previous entry's hash and this entry's fields, each
+ * length-prefixed, so editing, inserting or deleting any entry breaks the
+ * chain. actor, subject and detail may be NULL.
+ */
+int store_audit_append(struct store *s, const char *actor, const char *action,
+		       const char *subject, const char *detail);
+
+struct store_audit_report {
+	uint64_t entries;
+	int64_t first_bad_seq; /* 0 when the chain is intact */
+	char reason[128];
+};
+/* Recomputes the chain. Returns 0 with first_bad_seq == 0 when intact. */
+int store_audit_verify(struct store *s, struct store_audit_report *out);
+
+#endif
