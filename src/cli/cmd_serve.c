@@ -8,6 +8,7 @@
  */
 #include "cli/cli.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +19,45 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "http/api.h"
+
+/*
+ * The server's numeric settings: one table with defaults and bounds. A value
+ * that is not a whole number or out of bounds stops start-up, naming it.
+ */
+struct serve_setting {
+	const char *flag;
+	unsigned long long def, min, max;
+	const char *help;
+};
+
+enum { SET_THREADS, SET_MAX_BODY, SET_TOKEN_TTL, SET_SEED, SET_COUNT };
+
+static const struct serve_setting settings[SET_COUNT] = {
+	[SET_THREADS] = { "--threads", 4, 1, 256, "HTTP worker threads" },
+	[SET_MAX_BODY] = { "--max-body", 1 << 20, 1024, 1ULL << 30, "largest request body, bytes" },
+	[SET_TOKEN_TTL] = { "--token-ttl", 12 * 3600, 60, 30 * 86400, "token lifetime, seconds" },
+	[SET_SEED] = { "--seed", 1, 0, UINT64_MAX, "demo city seed (with --demo)" },
+};
+
+static int read_settings(int argc, char **argv, unsigned long long out[SET_COUNT])
+{
+	for (int i = 0; i < SET_COUNT; i++) {
+		const char *v = cli_opt(argc, argv, settings[i].flag);
+		char *end;
+		out[i] = settings[i].def;
+		if (!v)
+			continue;
+		errno = 0;
+		out[i] = strtoull(v, &end, 10);
+		if (!*v || *end || errno || v[0] == '-' || out[i] < settings[i].min ||
+		    out[i] > settings[i].max) {
+			fprintf(stderr, "safegrid: %s (%s) must be a whole number from %llu to %llu\n",
+				settings[i].flag, settings[i].help, settings[i].min, settings[i].max);
+			return 2;
+		}
+	}
+	return 0;
+}
 
 static int parse_listen(const char *s, char *host, size_t hostlen, uint16_t *port)
 {
@@ -57,13 +97,11 @@ static int load_catalog(struct store *s, struct catalog **out)
 int cli_serve(int argc, char **argv)
 {
 	static const char *const with_value[] = { "--db", "--listen", "--threads", "--max-body",
-						  "--seed", NULL };
+						  "--token-ttl", "--seed", NULL };
 	static const char *const flags[] = { "--demo", NULL };
 	const char *db = cli_opt(argc, argv, "--db");
 	const char *listen = cli_opt(argc, argv, "--listen");
-	const char *threads_s = cli_opt(argc, argv, "--threads");
-	const char *max_body_s = cli_opt(argc, argv, "--max-body");
-	const char *seed_s = cli_opt(argc, argv, "--seed");
+	unsigned long long set[SET_COUNT];
 	struct http_server_config cfg;
 	struct store *store = NULL;
 	struct catalog *cat = NULL;
@@ -73,11 +111,12 @@ int cli_serve(int argc, char **argv)
 	sigset_t sigs;
 	int sig, rc, code = 1, app_ready = 0;
 
-	if ((rc = cli_check_opts(argc, argv, with_value, flags)))
+	if ((rc = cli_check_opts(argc, argv, with_value, flags)) ||
+	    (rc = read_settings(argc, argv, set)))
 		return rc;
 	if (!db) {
 		fprintf(stderr, "usage: safegrid serve --db FILE [--listen HOST:PORT] [--demo] "
-				"[--threads N] [--max-body BYTES]\n");
+				"[--threads N] [--max-body BYTES] [--token-ttl SECONDS] [--seed N]\n");
 		return 2;
 	}
 	if (listen && parse_listen(listen, host, sizeof host, &port)) {
@@ -96,7 +135,7 @@ int cli_serve(int argc, char **argv)
 		return 1;
 	}
 	if (cli_flag(argc, argv, "--demo")) {
-		rc = cli_demo_fill(store, seed_s ? strtoull(seed_s, NULL, 10) : 1);
+		rc = cli_demo_fill(store, set[SET_SEED]);
 		if (rc && rc != SG_ECONFLICT) {
 			fprintf(stderr, "safegrid: building the demo city failed: %s\n",
 				sg_err_name(rc));
@@ -108,22 +147,18 @@ int cli_serve(int argc, char **argv)
 		goto out;
 	}
 	api_app_init(&app, store, cat);
+	app.token_ttl_s = (int64_t)set[SET_TOKEN_TTL];
 	app_ready = 1;
 	memset(&cfg, 0, sizeof cfg);
 	cfg.host = host;
 	cfg.port = port;
-	cfg.threads = threads_s ? (unsigned)strtoul(threads_s, NULL, 10) : 4;
-	cfg.max_body = max_body_s ? strtoull(max_body_s, NULL, 10) : (size_t)1 << 20;
+	cfg.threads = (unsigned)set[SET_THREADS];
+	cfg.max_body = (size_t)set[SET_MAX_BODY];
 	cfg.routes = api_routes;
 	cfg.nroutes = api_nroutes;
 	cfg.authenticate = api_authenticate;
 	cfg.release_session = api_session_release;
 	cfg.app = &app;
-	if (cfg.threads == 0 || cfg.threads > 256 || cfg.max_body < 1024) {
-		fprintf(stderr, "safegrid: --threads must be 1..256 and --max-body at least 1024\n");
-		code = 2;
-		goto out;
-	}
 	if ((rc = http_server_start(&cfg, &app.server))) {
 		fprintf(stderr, "safegrid: cannot listen on %s:%u\n", host, port);
 		goto out;

@@ -38,7 +38,6 @@ struct app {
 	struct catalog *catalog; /* built at start; only names change afterwards */
 	struct http_server *server;
 	int64_t token_ttl_s;
-	size_t max_body;
 	pthread_mutex_t sessions_lock;
 	struct api_session *sessions[API_SESSION_BUCKETS];
 	size_t nsessions;

@@ -43,17 +43,18 @@ static int visible_area_param(struct app *app, struct http_req *req, struct http
 	return 0;
 }
 
-/* Resolves ?parent= (an id or a code) to a visible area. */
+/*
+ * Resolves ?parent= to a visible area: a division code first (codes are
+ * digits too, e.g. 320508), else an id.
+ */
 static int parent_param(struct app *app, struct http_req *req, struct http_resp *resp,
 			const char *v, uint32_t *out)
 {
 	int64_t id;
-	uint32_t idx;
+	uint32_t idx = catalog_find_code(app->catalog, v);
 
-	if (api_parse_id(v, &id) == 0)
+	if (idx == CATALOG_NONE && api_parse_id(v, &id) == 0)
 		idx = catalog_find(app->catalog, id);
-	else
-		idx = catalog_find_code(app->catalog, v);
 	if (idx == CATALOG_NONE || !catalog_visible(&session_of(req)->scope, idx)) {
 		http_error(resp, 404, "not_found", "no such parent area", "parent");
 		return 1;

@@ -145,6 +145,13 @@ with Server(db2) as srv:
     st, body = srv.get("/api/v1/locate?lon=120.7&lat=31.5", token=tok)
     s.check(st == 200 and [a["code"] for a in body["areas"]] == ["990001-PS01"], "locate works on imported areas", body)
 
+# --- serve refuses settings out of bounds, naming them
+for args, flag in [(["--threads", "0"], "--threads"), (["--max-body", "12x"], "--max-body"),
+                   (["--token-ttl", "-5"], "--token-ttl"), (["--listen", "localhost"], "--listen"),
+                   (["--bogus", "1"], "--bogus")]:
+    code, out, err = run_cli("serve", "--db", db2, *args, check=False)
+    s.check(code == 2 and flag in err, "serve refuses %s naming it" % " ".join(args), err)
+
 # --- audit verify detects an edited, a deleted and a truncated entry
 code, out, _ = run_cli("audit", "verify", "--db", db2, check=False)
 s.check(code == 0 and "intact" in out, "the audit chain is intact", out)
