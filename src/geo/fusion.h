@@ -6,6 +6,10 @@
  * area (GEOS), the share of the governance grid's area that overlap covers,
  * and the runner-up. A grid whose runner-up covers more than
  * FUSION_SPLIT_RATIO of it is "split" — poorly aligned, reported to operators.
+ * Overlaps under a millionth of the grid (rounding slivers along a boundary
+ * both layers follow) are ignored; of two equal overlaps the police grid
+ * given first wins. Areas are planar in longitude/latitude: only their ratio
+ * is kept.
  */
 #ifndef SAFEGRID_GEO_FUSION_H
 #define SAFEGRID_GEO_FUSION_H
