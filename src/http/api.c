@@ -18,6 +18,7 @@
 #include "base/log.h"
 
 const struct http_route api_routes[] = {
+	{ "GET", "/", api_index, HTTP_ROUTE_PUBLIC },
 	{ "GET", "/healthz", api_healthz, HTTP_ROUTE_PUBLIC },
 	{ "GET", "/metrics", api_metrics, HTTP_ROUTE_PUBLIC },
 	{ "POST", "/api/v1/login", api_login, HTTP_ROUTE_PUBLIC },

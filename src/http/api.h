@@ -16,6 +16,13 @@
 #include "model/catalog.h"
 #include "store/store.h"
 
+/*
+ * Decimals of coordinates in GeoJSON answers. The demo city's vertices lie on
+ * a 1e-10 degree grid, so ten decimals write them exactly: fewer would
+ * collapse its thinnest slivers into invalid rings.
+ */
+#define API_GEOJSON_DIGITS 10
+
 #define API_SESSION_BUCKETS 1024
 #define API_SESSION_CACHE_MAX 20000
 
@@ -78,6 +85,7 @@ void api_write_area_ref(struct app *app, struct sg_buf *b, uint32_t idx);
 void api_format_time(int64_t t, char out[32]);
 
 /* handlers (api_system.c, api_auth.c, api_areas.c, api_fusion.c) */
+int api_index(void *app, struct http_req *req, struct http_resp *resp);
 int api_healthz(void *app, struct http_req *req, struct http_resp *resp);
 int api_metrics(void *app, struct http_req *req, struct http_resp *resp);
 int api_login(void *app, struct http_req *req, struct http_resp *resp);

@@ -82,7 +82,7 @@ static void write_feature(struct app *app, struct sg_buf *b, uint32_t idx)
 			      (long long)app->catalog->areas[a->parent].id);
 	else
 		sg_buf_puts(b, ",\"parent\":null},\"geometry\":");
-	geo_mpoly_to_geojson(&a->geom, 7, b);
+	geo_mpoly_to_geojson(&a->geom, API_GEOJSON_DIGITS, b);
 	sg_buf_putc(b, '}');
 }
 
@@ -199,7 +199,7 @@ int api_area_get(void *appv, struct http_req *req, struct http_resp *resp)
 			      a->split ? "true" : "false");
 	}
 	sg_buf_puts(b, ",\"geometry\":");
-	geo_mpoly_to_geojson(&a->geom, 7, b);
+	geo_mpoly_to_geojson(&a->geom, API_GEOJSON_DIGITS, b);
 	sg_buf_putc(b, '}');
 	http_json(resp, 200);
 	return SG_OK;

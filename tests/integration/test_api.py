@@ -36,6 +36,9 @@ with Server.demo() as srv:
     s.check(st == 200 and body["status"] == "ok", "healthz answers ok", body)
     s.check(body.get("areas", 0) > 14000, "healthz counts the demo areas", body)
 
+    st, page = srv.get("/")
+    s.check(st == 200 and "safegrid" in page and "/api/v1" in page, "the front page answers", st)
+
     # --- every API call but login needs a token
     st, body = srv.get("/api/v1/areas")
     s.check(st == 401 and is_error(body, "unauthorized"), "no token is 401", body)
@@ -175,6 +178,24 @@ with Server.demo() as srv:
         theirs = [x["code"] for x in body["areas"] if x["kind"] == "district"]
         agree += mine == theirs
     s.check(agree == N, "an independent point-in-polygon agrees with locate on random points", "%d/%d" % (agree, N))
+
+    # Vertices of police grids lie on edges shared with their neighbours: each
+    # resolves to exactly one police grid (never none, never two), by the
+    # half-open rule, unless it lies on the city's outer boundary.
+    st, sample = srv.get("/api/v1/areas?kind=police_grid&parent=%d&format=geojson" % page1[0]["parent"], token=admin)
+    st, city = srv.get("/api/v1/areas?kind=city&format=geojson", token=admin)
+    outer = {tuple(p) for f in city["features"] for poly in (f["geometry"]["coordinates"] if f["geometry"]["type"] == "MultiPolygon" else [f["geometry"]["coordinates"]]) for ring in poly for p in ring}
+    tried = resolved = 0
+    for f in sample["features"][:6]:
+        g = f["geometry"]
+        polys = g["coordinates"] if g["type"] == "MultiPolygon" else [g["coordinates"]]
+        for x, y in polys[0][0][:-1:3]:
+            if (x, y) in outer:
+                continue
+            st, body = srv.get("/api/v1/locate?lon=%.7f&lat=%.7f" % (x, y), token=admin)
+            tried += 1
+            resolved += [a["kind"] for a in body["areas"]].count("police_grid") == 1
+    s.check(tried > 20 and resolved == tried, "points on shared police-grid edges resolve to exactly one grid", "%d/%d" % (resolved, tried))
 
     # --- fusion
     st, summ = srv.get("/api/v1/fusion/summary", token=admin)
