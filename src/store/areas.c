@@ -78,26 +78,9 @@ int store_areas_insert(struct store *s, struct area_set *set)
 	return store__submit(s, areas_insert_cmd, &c);
 }
 
-static int count_query(struct store *s, const char *sql, size_t *out)
-{
-	sqlite3 *db = store__read_begin(s);
-	sqlite3_stmt *st = NULL;
-	int rc = store__prepare(db, sql, &st);
-
-	if (!rc) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			*out = (size_t)sqlite3_column_int64(st, 0);
-		else
-			rc = SG_EIO;
-	}
-	sqlite3_finalize(st);
-	store__read_end(s, db);
-	return rc;
-}
-
 int store_areas_count(struct store *s, size_t *out)
 {
-	return count_query(s, "SELECT count(*) FROM areas", out);
+	return store__count(s, "SELECT count(*) FROM areas", out);
 }
 
 int store_areas_load(struct store *s, struct area_set *out)

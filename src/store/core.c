@@ -278,6 +278,23 @@ void store__read_end(struct store *s, sqlite3 *db)
 	pthread_mutex_unlock(&s->read_lock);
 }
 
+int store__count(struct store *s, const char *sql, size_t *out)
+{
+	sqlite3 *db = store__read_begin(s);
+	sqlite3_stmt *st = NULL;
+	int rc = store__prepare(db, sql, &st);
+
+	if (!rc) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			*out = (size_t)sqlite3_column_int64(st, 0);
+		else
+			rc = SG_EIO;
+	}
+	sqlite3_finalize(st);
+	store__read_end(s, db);
+	return rc;
+}
+
 int store_open(const char *path, struct store **out)
 {
 	struct store *s = calloc(1, sizeof *s);

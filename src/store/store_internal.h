@@ -28,6 +28,9 @@ int store__submit(struct store *s, store_cmd_fn fn, void *ctx);
 sqlite3 *store__read_begin(struct store *s);
 void store__read_end(struct store *s, sqlite3 *db);
 
+/* Runs a one-number query (e.g. SELECT count(*) …) on a read connection. */
+int store__count(struct store *s, const char *sql, size_t *out);
+
 /* Maps a SQLite result code onto SG_E*. */
 int store__rc(int sqlite_rc);
 

@@ -113,24 +113,9 @@ out:
 	return rc;
 }
 
-static int count_rows(struct store *s, const char *sql, size_t *out)
-{
-	sqlite3 *db = store__read_begin(s);
-	sqlite3_stmt *st = NULL;
-	int rc = store__prepare(db, sql, &st);
-
-	if (!rc && sqlite3_step(st) == SQLITE_ROW)
-		*out = (size_t)sqlite3_column_int64(st, 0);
-	else if (!rc)
-		rc = SG_EIO;
-	sqlite3_finalize(st);
-	store__read_end(s, db);
-	return rc;
-}
-
 int store_users_count(struct store *s, size_t *out)
 {
-	return count_rows(s, "SELECT count(*) FROM users", out);
+	return store__count(s, "SELECT count(*) FROM users", out);
 }
 
 struct login_ctx {
