@@ -38,8 +38,9 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-# The demo city's data is embedded with .incbin, which -MMD does not see.
+# Embedded data files (base/embed.h) with .incbin, which -MMD does not see.
 $(BUILD)/obj/src/demo/data.o: data/suzhou-districts.wgs84.geojson data/suzhou-divisions.csv
+$(BUILD)/obj/src/rules/defaults.o: data/rules/classify.json data/rules/cases.json
 
 $(LIB): $(OBJS)
 	@rm -f $@

@@ -14,11 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "auth/auth.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "http/api.h"
+#include "rules/defaults.h"
 
 /*
  * The server's numeric settings: one table with defaults and bounds. A value
@@ -76,6 +78,73 @@ static int parse_listen(const char *s, char *host, size_t hostlen, uint16_t *por
 	return SG_OK;
 }
 
+/* Reads a whole file into a caller-freed, NUL-terminated buffer. */
+static int slurp(const char *path, char **out, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long n;
+
+	if (!f)
+		return SG_EIO;
+	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || n > (8L << 20)) {
+		fclose(f);
+		return SG_ETOOBIG;
+	}
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		fclose(f);
+		return SG_EIO;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	*out = buf;
+	*len = (size_t)n;
+	return SG_OK;
+}
+
+/*
+ * Loads the classification rules and the case state machine: the embedded
+ * defaults, or the files given with --classify and --cases. A bad file stops
+ * start-up with the member at fault.
+ */
+static int load_rules(const char *classify_path, const char *cases_path,
+		      struct classify_config **classify, struct casefsm **fsm)
+{
+	struct classify_error cerr;
+	struct casefsm_error ferr;
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (classify_path && (rc = slurp(classify_path, &text, &len))) {
+		fprintf(stderr, "safegrid: cannot read %s\n", classify_path);
+		return rc;
+	}
+	rc = classify_config_load(text ? text : rules__classify_json,
+				  text ? len : rules__classify_json_len, classify, &cerr);
+	free(text);
+	text = NULL;
+	if (rc) {
+		fprintf(stderr, "safegrid: classification rules: %s: %s\n",
+			cerr.path[0] ? cerr.path : "(document)", cerr.message);
+		return rc;
+	}
+	if (cases_path && (rc = slurp(cases_path, &text, &len))) {
+		fprintf(stderr, "safegrid: cannot read %s\n", cases_path);
+		return rc;
+	}
+	rc = casefsm_load(text ? text : rules__cases_json, text ? len : rules__cases_json_len, fsm,
+			  &ferr);
+	free(text);
+	if (rc)
+		fprintf(stderr, "safegrid: case types: %s: %s\n",
+			ferr.path[0] ? ferr.path : "(document)", ferr.message);
+	return rc;
+}
+
 static int load_catalog(struct store *s, struct catalog **out)
 {
 	struct area_set set;
@@ -96,8 +165,9 @@ static int load_catalog(struct store *s, struct catalog **out)
 
 int cli_serve(int argc, char **argv)
 {
-	static const char *const with_value[] = { "--db", "--listen", "--threads", "--max-body",
-						  "--token-ttl", "--seed", NULL };
+	static const char *const with_value[] = { "--db",	 "--listen",   "--threads",
+						  "--max-body", "--token-ttl", "--seed",
+						  "--classify", "--cases",     NULL };
 	static const char *const flags[] = { "--demo", NULL };
 	const char *db = cli_opt(argc, argv, "--db");
 	const char *listen = cli_opt(argc, argv, "--listen");
@@ -105,6 +175,11 @@ int cli_serve(int argc, char **argv)
 	struct http_server_config cfg;
 	struct store *store = NULL;
 	struct catalog *cat = NULL;
+	struct classify_config *classify = NULL;
+	struct casefsm *fsm = NULL;
+	struct feed *feed = NULL;
+	struct feed_config fcfg;
+	struct timespec ts;
 	struct app app;
 	char host[64] = "127.0.0.1";
 	uint16_t port = 8080;
@@ -130,9 +205,20 @@ int cli_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (load_rules(cli_opt(argc, argv, "--classify"), cli_opt(argc, argv, "--cases"),
+		       &classify, &fsm))
+		goto out;
+	/* The feed's ticker thread starts here, after the signals were blocked. */
+	feed_config_default(&fcfg);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (feed_new(&fcfg, &feed) ||
+	    feed_restore(feed, NULL, 0, (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000)) {
+		fprintf(stderr, "safegrid: cannot start the event feed\n");
+		goto out;
+	}
 	if (auth_init() || (rc = store_open(db, &store))) {
 		fprintf(stderr, "safegrid: cannot open the store %s\n", db);
-		return 1;
+		goto out;
 	}
 	if (cli_flag(argc, argv, "--demo")) {
 		rc = cli_demo_fill(store, set[SET_SEED]);
@@ -148,6 +234,9 @@ int cli_serve(int argc, char **argv)
 	}
 	api_app_init(&app, store, cat);
 	app.token_ttl_s = (int64_t)set[SET_TOKEN_TTL];
+	app.classify = classify;
+	app.fsm = fsm;
+	app.feed = feed;
 	app_ready = 1;
 	memset(&cfg, 0, sizeof cfg);
 	cfg.host = host;
@@ -172,6 +261,8 @@ int cli_serve(int argc, char **argv)
 
 	sigwait(&sigs, &sig);
 	SG_LOG(SG_LOG_INFO, "msg=\"shutting down\" signal=%d", sig);
+	/* Streams end first: libmicrohttpd refuses to stop with suspended connections. */
+	feed_close(feed);
 	http_server_stop(app.server);
 	code = 0;
 out:
@@ -179,5 +270,8 @@ out:
 		api_app_release(&app);
 	store_close(store);
 	catalog_free(cat);
+	feed_free(feed);
+	casefsm_free(fsm);
+	classify_config_free(classify);
 	return code;
 }

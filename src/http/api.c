@@ -31,6 +31,13 @@ const struct http_route api_routes[] = {
 	{ "GET", "/api/v1/locate", api_locate, 0 },
 	{ "GET", "/api/v1/fusion", api_fusion_list, 0 },
 	{ "GET", "/api/v1/fusion/summary", api_fusion_summary, 0 },
+	{ "POST", "/api/v1/reports", api_reports_create, 0 },
+	{ "GET", "/api/v1/cases", api_cases_list, 0 },
+	{ "GET", "/api/v1/cases/{id}", api_case_get, 0 },
+	{ "POST", "/api/v1/cases/{id}/transitions", api_case_transition, 0 },
+	{ "POST", "/api/v1/cases/{id}/divert", api_case_divert, 0 },
+	{ "GET", "/api/v1/categories", api_categories, 0 },
+	{ "GET", "/api/v1/stream", api_stream, 0 },
 };
 const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];
 
@@ -40,6 +47,8 @@ int api_app_init(struct app *app, struct store *store, struct catalog *catalog)
 	app->store = store;
 	app->catalog = catalog;
 	app->token_ttl_s = 12 * 3600;
+	app->join_distance_m = 200;
+	app->join_window_s = 1800;
 	pthread_mutex_init(&app->sessions_lock, NULL);
 	return SG_OK;
 }

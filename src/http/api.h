@@ -14,6 +14,9 @@
 #include "auth/auth.h"
 #include "http/server.h"
 #include "model/catalog.h"
+#include "pipeline/feed.h"
+#include "rules/casefsm.h"
+#include "rules/classify.h"
 #include "store/store.h"
 
 /*
@@ -44,6 +47,11 @@ struct app {
 	struct store *store;
 	struct catalog *catalog; /* built at start; only names change afterwards */
 	struct http_server *server;
+	struct classify_config *classify; /* borrowed: categories, keywords, routing */
+	struct casefsm *fsm;              /* borrowed: case types and their states */
+	struct feed *feed;                /* borrowed: the live stream; may be NULL */
+	double join_distance_m;           /* reports this close ... */
+	int64_t join_window_s;            /* ... and this recent join an open case */
 	int64_t token_ttl_s;
 	pthread_mutex_t sessions_lock;
 	struct api_session *sessions[API_SESSION_BUCKETS];
@@ -98,5 +106,12 @@ int api_area_patch(void *app, struct http_req *req, struct http_resp *resp);
 int api_locate(void *app, struct http_req *req, struct http_resp *resp);
 int api_fusion_list(void *app, struct http_req *req, struct http_resp *resp);
 int api_fusion_summary(void *app, struct http_req *req, struct http_resp *resp);
+int api_reports_create(void *app, struct http_req *req, struct http_resp *resp);
+int api_cases_list(void *app, struct http_req *req, struct http_resp *resp);
+int api_case_get(void *app, struct http_req *req, struct http_resp *resp);
+int api_case_transition(void *app, struct http_req *req, struct http_resp *resp);
+int api_case_divert(void *app, struct http_req *req, struct http_resp *resp);
+int api_categories(void *app, struct http_req *req, struct http_resp *resp);
+int api_stream(void *app, struct http_req *req, struct http_resp *resp);
 
 #endif

@@ -260,7 +260,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		dispatch(s, &req, &resp, &route);
 	}
 	record(s, route, resp.status, elapsed_s(&p->started));
-	ret = send_resp(conn, &resp);
+	ret = resp.queued ? MHD_YES : send_resp(conn, &resp);
 	resp_release(&resp);
 	return ret;
 }
@@ -300,8 +300,9 @@ int http_server_start(const struct http_server_config *cfg, struct http_server *
 		free(s);
 		return SG_EINVAL;
 	}
+	/* Suspend/resume lets idle event streams wait without holding a worker (http/sse.h). */
 	s->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-					  MHD_USE_ERROR_LOG,
+					  MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME,
 				  cfg->port, NULL, NULL, on_request, s,
 				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 				  MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads ? cfg->threads : 4),

@@ -10,6 +10,7 @@
 #ifndef SAFEGRID_HTTP_SERVER_H
 #define SAFEGRID_HTTP_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +41,8 @@ struct http_resp {
 	const char *hname[HTTP_MAX_HEADERS];
 	char *hvalue[HTTP_MAX_HEADERS]; /* owned */
 	unsigned nheaders;
+	/* The handler queued its own libmicrohttpd response (a stream) and set status: send nothing. */
+	bool queued;
 };
 
 /* A handler fills resp and returns 0; a non-zero return becomes a 500. */

@@ -21,6 +21,7 @@
 
 #include "geo/fusion.h"
 #include "model/area.h"
+#include "model/case.h"
 
 struct store;
 
@@ -114,6 +115,68 @@ int store_token_get(struct store *s, const unsigned char hash[STORE_TOKEN_HASH_L
 		    int64_t *user_id, int64_t *expires_at);
 /* Deletes a token (logout). */
 int store_token_delete(struct store *s, const unsigned char hash[STORE_TOKEN_HASH_LEN]);
+
+/* ---- cases and reports ---------------------------------------------------- */
+
+/* Whether a case of this type in this state may take more reports. */
+typedef bool (*store_joinable_fn)(const char *type, const char *status, void *ctx);
+
+struct store_case_open {
+	struct case_row *c;      /* in: the new case's fields; out: the case opened or joined */
+	struct report_row *r;    /* in: the report; out: its id and case_id */
+	double join_distance_m;  /* > 0: join an open case of the same category this close */
+	int64_t join_window_s;   /* ... opened at most this long before the report arrived */
+	store_joinable_fn joinable;
+	void *joinable_ctx;
+	const char *actor;       /* for the history */
+	bool joined;             /* out: the report joined an existing case */
+};
+
+/*
+ * Stores a report with the case it opens, or joins it to the nearest open
+ * case of the same category within the distance and window; one
+ * transaction, with its history line.
+ */
+int store_case_open(struct store *s, struct store_case_open *op);
+/* Reads a case. SG_ENOTFOUND if none. */
+int store_case_get(struct store *s, int64_t id, struct case_row *out);
+
+struct store_case_change {
+	int64_t id;
+	int64_t expected_version; /* the version the caller read */
+	const char *to_status;    /* NULL: keep */
+	const char *set_type;     /* NULL: keep */
+	const char *set_department; /* NULL: keep */
+	int set_police;           /* -1: keep */
+	int64_t set_deadline;     /* 0: keep */
+	int64_t at;
+	const char *actor, *note; /* for the history; note may be NULL */
+	struct case_row *out;     /* the case after the change, or as it is on conflict */
+};
+
+/*
+ * Changes a case if it still has expected_version; SG_ECONFLICT otherwise
+ * (out then holds the case as stored, with its current version).
+ */
+int store_case_change(struct store *s, struct store_case_change *ch);
+
+struct store_case_filter {
+	const char *status, *type, *category; /* NULL: any */
+	int64_t since;                        /* created_at >= since; 0: any */
+	int64_t before_id;                    /* id < before_id (the cursor); 0: from the newest */
+};
+
+/* Called for each case, newest first; return non-zero to stop. c is borrowed for the call. */
+typedef int (*store_case_fn)(void *ctx, const struct case_row *c);
+int store_case_list(struct store *s, const struct store_case_filter *f, store_case_fn fn,
+		    void *ctx);
+
+/* A case's reports in order; caller frees with store_reports_free. */
+int store_case_reports(struct store *s, int64_t case_id, struct report_row **out, size_t *n);
+void store_reports_free(struct report_row *v, size_t n);
+/* A case's history in order; caller frees with store_case_history_free. */
+int store_case_history(struct store *s, int64_t case_id, struct case_event **out, size_t *n);
+void store_case_history_free(struct case_event *v, size_t n);
 
 /* ---- audit ---------------------------------------------------------------- */
 

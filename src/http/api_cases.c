@@ -1,0 +1,935 @@
+/*
+ * api_cases.c — reports (110 / 12345 / app / walk-in) and the cases they
+ * open: intake, list, detail with history, transitions, diversion
+ * (一键分流), and the live stream of case events.
+ *
+ * A report is located, classified and routed in the request that carries
+ * it: police matters become incidents owned by the station of the place,
+ * non-police matters become referrals to the department the routing table
+ * names. A case is visible to a caller when any of its areas is.
+ */
+#include "http/api.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/err.h"
+#include "base/log.h"
+#include "geo/coord.h"
+#include "http/sse.h"
+
+#define CASES_LIMIT_DEFAULT 50
+#define CASES_LIMIT_MAX 500
+#define NOTE_MAX 1000
+
+static const char *const report_sources[] = { "110", "12345", "app", "walk_in", NULL };
+
+static int64_t now_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* Roles that need a caller's phone and name in full (and whose reads are audited). */
+static bool role_sees_personal_data(enum auth_role r)
+{
+	return r == AUTH_ROLE_ADMIN || r == AUTH_ROLE_COMMANDER || r == AUTH_ROLE_STATION_OFFICER;
+}
+
+static bool role_may_write_cases(enum auth_role r)
+{
+	return r != AUTH_ROLE_ANALYST;
+}
+
+/* Catalog indexes of a case's areas (those known), for scope checks and the feed. */
+static size_t case_area_idx(struct app *app, const struct case_row *c, uint32_t *idx)
+{
+	size_t n = 0;
+
+	for (int k = 0; k < AREA_KIND_COUNT; k++) {
+		uint32_t i = c->area_ids[k] ? catalog_find(app->catalog, c->area_ids[k]) : CATALOG_NONE;
+		if (i != CATALOG_NONE)
+			idx[n++] = i;
+	}
+	return n;
+}
+
+static bool case_visible(struct app *app, const struct catalog_scope *scope,
+			 const struct case_row *c)
+{
+	uint32_t idx[AREA_KIND_COUNT];
+	size_t n = case_area_idx(app, c, idx);
+
+	if (scope->all)
+		return true;
+	for (size_t i = 0; i < n; i++) {
+		if (catalog_visible(scope, idx[i]))
+			return true;
+	}
+	return false;
+}
+
+static const struct classify_category_info *category_info(struct app *app, const char *id,
+							  struct classify_category_info *tmp)
+{
+	size_t n = classify_category_count(app->classify);
+
+	for (size_t i = 0; i < n; i++) {
+		if (classify_category_get(app->classify, i, tmp) == 0 && strcmp(tmp->id, id) == 0)
+			return tmp;
+	}
+	return NULL;
+}
+
+/* Answer order of a case's areas: finest first, as in locate. */
+static const enum area_kind case_area_order[AREA_KIND_COUNT] = {
+	AREA_GOV_GRID, AREA_COMMUNITY, AREA_STREET, AREA_POLICE_GRID,
+	AREA_STATION,  AREA_DISTRICT,  AREA_CITY,
+};
+
+/* Writes a case as JSON: what any viewer in scope may see (no personal data). */
+static void write_case(struct app *app, const struct catalog_scope *scope, struct sg_buf *b,
+		       const struct case_row *c)
+{
+	struct classify_category_info info;
+	const char *dept_zh = classify_department_name(app->classify, c->department);
+	char t1[32], t2[32], t3[32], next[512];
+	int type = casefsm_type(app->fsm, c->type);
+	int first = 1;
+
+	api_format_time(c->created_at, t1);
+	api_format_time(c->updated_at, t2);
+	api_format_time(c->deadline_at, t3);
+	sg_buf_printf(b, "{\"id\":%lld,\"type\":", (long long)c->id);
+	sg_buf_json_str(b, c->type);
+	sg_buf_puts(b, ",\"category\":");
+	sg_buf_json_str(b, c->category);
+	if (category_info(app, c->category, &info)) {
+		sg_buf_puts(b, ",\"category_zh\":");
+		sg_buf_json_str(b, info.name_zh);
+	}
+	sg_buf_printf(b, ",\"police\":%s,\"department\":", c->police ? "true" : "false");
+	sg_buf_json_str(b, c->department);
+	if (dept_zh) {
+		sg_buf_puts(b, ",\"department_zh\":");
+		sg_buf_json_str(b, dept_zh);
+	}
+	sg_buf_puts(b, ",\"status\":");
+	sg_buf_json_str(b, c->status);
+	sg_buf_printf(b, ",\"priority\":%d,\"lon\":%.7f,\"lat\":%.7f,\"source\":", c->priority,
+		      c->lon, c->lat);
+	sg_buf_json_str(b, c->source);
+	sg_buf_puts(b, ",\"org\":");
+	{
+		/* The owner: the station of the place for police cases, else the department. */
+		uint32_t st = c->area_ids[AREA_STATION] ? catalog_find(app->catalog, c->area_ids[AREA_STATION])
+							: CATALOG_NONE;
+		if (c->police && st != CATALOG_NONE && (scope == NULL || catalog_visible(scope, st)))
+			api_write_area_ref(app, b, st);
+		else if (c->police && st != CATALOG_NONE)
+			sg_buf_printf(b, "{\"id\":%lld,\"kind\":\"station\"}",
+				      (long long)c->area_ids[AREA_STATION]);
+		else {
+			sg_buf_puts(b, "{\"kind\":\"department\",\"id\":");
+			sg_buf_json_str(b, c->department);
+			if (dept_zh) {
+				sg_buf_puts(b, ",\"name\":");
+				sg_buf_json_str(b, dept_zh);
+			}
+			sg_buf_putc(b, '}');
+		}
+	}
+	sg_buf_puts(b, ",\"areas\":[");
+	for (int k = 0; k < AREA_KIND_COUNT; k++) {
+		int64_t id = c->area_ids[case_area_order[k]];
+		uint32_t i = id ? catalog_find(app->catalog, id) : CATALOG_NONE;
+		if (i == CATALOG_NONE || (scope && !catalog_visible(scope, i)))
+			continue;
+		if (!first)
+			sg_buf_putc(b, ',');
+		first = 0;
+		api_write_area_ref(app, b, i);
+	}
+	if (type >= 0)
+		casefsm_next_json(app->fsm, type, c->status, next, sizeof next);
+	else
+		snprintf(next, sizeof next, "[]");
+	sg_buf_printf(b,
+		      "],\"created_at\":\"%s\",\"updated_at\":\"%s\",\"deadline_at\":\"%s\","
+		      "\"version\":%lld,\"reports\":%lld,\"next\":%s}",
+		      t1, t2, t3, (long long)c->version, (long long)c->reports, next);
+}
+
+/* Publishes a case event on the live stream (no personal data in it). */
+static void publish(struct app *app, enum feed_kind kind, const struct case_row *c)
+{
+	uint32_t idx[AREA_KIND_COUNT];
+	size_t n = case_area_idx(app, c, idx);
+	struct sg_buf b;
+	uint64_t id;
+
+	if (!app->feed)
+		return;
+	sg_buf_init(&b, 0);
+	write_case(app, NULL, &b, c);
+	if (feed_publish(app->feed, kind, idx, n, b.data, &id) != 0)
+		SG_LOG(SG_LOG_WARN, "msg=\"feed publish failed\" case=%lld", (long long)c->id);
+	sg_buf_release(&b);
+}
+
+static void write_caller(struct sg_buf *b, const char *name, const char *phone, bool full)
+{
+	char masked[REPORT_PHONE_MAX + REPORT_NAME_MAX + 2];
+
+	sg_buf_puts(b, "{\"name\":");
+	if (!name[0]) {
+		sg_buf_puts(b, "null");
+	} else if (full) {
+		sg_buf_json_str(b, name);
+	} else {
+		case_mask_name(name, masked, sizeof masked);
+		sg_buf_json_str(b, masked);
+	}
+	sg_buf_puts(b, ",\"phone\":");
+	if (!phone[0]) {
+		sg_buf_puts(b, "null");
+	} else if (full) {
+		sg_buf_json_str(b, phone);
+	} else {
+		case_mask_phone(phone, masked);
+		sg_buf_json_str(b, masked);
+	}
+	sg_buf_printf(b, ",\"masked\":%s}", full ? "false" : "true");
+}
+
+static void write_report(struct sg_buf *b, const struct report_row *r, bool full)
+{
+	char t1[32], t2[32];
+
+	api_format_time(r->reported_at, t1);
+	api_format_time(r->received_at, t2);
+	sg_buf_printf(b, "{\"id\":%lld,\"case_id\":%lld,\"source\":", (long long)r->id,
+		      (long long)r->case_id);
+	sg_buf_json_str(b, r->source);
+	sg_buf_puts(b, ",\"text\":");
+	sg_buf_json_str(b, r->text);
+	sg_buf_printf(b, ",\"lon\":%.7f,\"lat\":%.7f,\"category\":", r->lon, r->lat);
+	sg_buf_json_str(b, r->category);
+	sg_buf_printf(b, ",\"reported_at\":\"%s\",\"received_at\":\"%s\",\"caller\":", t1, t2);
+	write_caller(b, r->caller_name, r->caller_phone, full);
+	sg_buf_putc(b, '}');
+}
+
+/* Parses RFC 3339 ("2026-11-28T09:30:00Z", "…+08:00", fractions ignored). */
+static int parse_time(const char *s, int64_t *out)
+{
+	struct tm tm;
+	const char *p;
+	int64_t t;
+
+	memset(&tm, 0, sizeof tm);
+	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!p)
+		return SG_EINVAL;
+	if (*p == '.') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return SG_EINVAL;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	t = (int64_t)timegm(&tm);
+	if (*p == 'Z' && p[1] == '\0') {
+		*out = t;
+		return SG_OK;
+	}
+	if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
+		int hh = (p[1] - '0') * 10 + (p[2] - '0'), mm = (p[4] - '0') * 10 + (p[5] - '0');
+		if (hh > 14 || mm > 59)
+			return SG_EINVAL;
+		t -= (*p == '+' ? 1 : -1) * (int64_t)(hh * 3600 + mm * 60);
+		*out = t;
+		return SG_OK;
+	}
+	return SG_EINVAL;
+}
+
+static bool valid_phone(const char *s)
+{
+	size_t n = strlen(s), digits = 0;
+
+	if (n < 3 || n > REPORT_PHONE_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] >= '0' && s[i] <= '9')
+			digits++;
+		else if (!(s[i] == '+' && i == 0) && s[i] != '-' && s[i] != ' ')
+			return false;
+	}
+	return digits >= 3;
+}
+
+static bool in_list(const char *s, const char *const *list)
+{
+	for (; *list; list++) {
+		if (strcmp(s, *list) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool joinable(const char *type, const char *status, void *ctx)
+{
+	struct app *app = ctx;
+	int t = casefsm_type(app->fsm, type);
+	return t >= 0 && !casefsm_terminal(app->fsm, t, status) && strcmp(status, "resolved") != 0;
+}
+
+/*
+ * The division code routing is decided by: the finest of the place's
+ * community, street and district that carries a national division code
+ * (12, 9 or 6 digits; operators' own codes are not division codes), or NULL
+ * for city-wide routing.
+ */
+static const char *routing_code(struct app *app, const uint32_t found[AREA_KIND_COUNT])
+{
+	static const enum area_kind kinds[] = { AREA_COMMUNITY, AREA_STREET, AREA_DISTRICT };
+
+	for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+		const char *code;
+		size_t n;
+		if (found[kinds[k]] == CATALOG_NONE)
+			continue;
+		code = app->catalog->areas[found[kinds[k]]].code;
+		n = strlen(code);
+		if ((n == 6 || n == 9 || n == 12) && strspn(code, "0123456789") == n)
+			return code;
+	}
+	return NULL;
+}
+
+/* Fills the case's type, department, status, deadline from police flag and category. */
+static int route_case(struct app *app, struct case_row *c, const char *route_code,
+		      int64_t now)
+{
+	const char *dept = CLASSIFY_STATION;
+	int type;
+
+	if (!c->police && classify_route(app->classify, c->category, route_code, &dept) != 0)
+		return SG_EINVAL;
+	snprintf(c->department, sizeof c->department, "%s", dept);
+	snprintf(c->type, sizeof c->type, "%s", c->police ? "incident" : "referral");
+	type = casefsm_type(app->fsm, c->type);
+	if (type < 0)
+		return SG_EINVAL;
+	snprintf(c->status, sizeof c->status, "%s", casefsm_initial(app->fsm, type));
+	c->deadline_at = now + casefsm_deadline(app->fsm, type, c->priority);
+	return SG_OK;
+}
+
+int api_reports_create(void *appv, struct http_req *req, struct http_resp *resp)
+{
+	static const char *const allowed[] = { "source", "text",   "lon",	   "lat",
+					       "crs",	 "caller", "reported_at", "category",
+					       NULL };
+	static const char *const caller_allowed[] = { "name", "phone", NULL };
+	struct app *app = appv;
+	struct api_session *s = req->session;
+	struct classify_category_info info;
+	struct classify_result cls;
+	struct store_case_open op;
+	struct case_row c;
+	struct report_row r;
+	json_t *body = NULL, *v, *caller;
+	enum geo_crs crs = GEO_CRS_WGS84;
+	struct geo_point p;
+	uint32_t found[AREA_KIND_COUNT];
+	const char *route_code;
+	int64_t now = now_s();
+	int rc = SG_OK;
+
+	memset(&c, 0, sizeof c);
+	memset(&r, 0, sizeof r);
+	if (!role_may_write_cases(s->role))
+		return http_error(resp, 403, "forbidden", "this role may not file reports", NULL);
+	if (api_body_object(req, resp, &body) || api_only_fields(body, allowed, resp))
+		goto out;
+	v = json_object_get(body, "source");
+	if (!json_is_string(v) || !in_list(json_string_value(v), report_sources)) {
+		http_error(resp, 400, "invalid", "source must be 110, 12345, app or walk_in", "source");
+		goto out;
+	}
+	snprintf(r.source, sizeof r.source, "%s", json_string_value(v));
+	v = json_object_get(body, "text");
+	if (!json_is_string(v) || json_string_length(v) == 0 ||
+	    json_string_length(v) > REPORT_TEXT_MAX ||
+	    strlen(json_string_value(v)) != json_string_length(v)) {
+		http_error(resp, 400, "invalid", "text must be a non-empty string of at most 4000 bytes",
+			   "text");
+		goto out;
+	}
+	r.text = (char *)json_string_value(v); /* borrowed from body until out */
+	v = json_object_get(body, "lon");
+	if (!json_is_number(v) || !isfinite(json_number_value(v)) ||
+	    fabs(json_number_value(v)) > 180) {
+		http_error(resp, 400, "invalid", "lon must be a number from -180 to 180", "lon");
+		goto out;
+	}
+	p.lon = json_number_value(v);
+	v = json_object_get(body, "lat");
+	if (!json_is_number(v) || !isfinite(json_number_value(v)) ||
+	    fabs(json_number_value(v)) > 90) {
+		http_error(resp, 400, "invalid", "lat must be a number from -90 to 90", "lat");
+		goto out;
+	}
+	p.lat = json_number_value(v);
+	v = json_object_get(body, "crs");
+	if (v && (!json_is_string(v) || geo_crs_parse(json_string_value(v), &crs))) {
+		http_error(resp, 400, "invalid", "crs must be wgs84, gcj02 or bd09", "crs");
+		goto out;
+	}
+	r.received_at = now;
+	r.reported_at = now;
+	v = json_object_get(body, "reported_at");
+	if (v && (!json_is_string(v) || parse_time(json_string_value(v), &r.reported_at) ||
+		  r.reported_at > now + 300)) {
+		http_error(resp, 400, "invalid",
+			   "reported_at must be an RFC 3339 time, not in the future", "reported_at");
+		goto out;
+	}
+	caller = json_object_get(body, "caller");
+	if (caller) {
+		if (!json_is_object(caller)) {
+			http_error(resp, 400, "invalid", "caller must be an object", "caller");
+			goto out;
+		}
+		if (api_only_fields(caller, caller_allowed, resp))
+			goto out;
+		v = json_object_get(caller, "name");
+		if (v && (!json_is_string(v) || json_string_length(v) > REPORT_NAME_MAX)) {
+			http_error(resp, 400, "invalid", "caller.name must be a string of at most 64 bytes",
+				   "caller.name");
+			goto out;
+		}
+		if (v)
+			snprintf(r.caller_name, sizeof r.caller_name, "%s", json_string_value(v));
+		v = json_object_get(caller, "phone");
+		if (v && (!json_is_string(v) || !valid_phone(json_string_value(v)))) {
+			http_error(resp, 400, "invalid", "caller.phone must be a telephone number",
+				   "caller.phone");
+			goto out;
+		}
+		if (v)
+			snprintf(r.caller_phone, sizeof r.caller_phone, "%s", json_string_value(v));
+	}
+
+	/* locate */
+	p = geo_crs_convert(crs, GEO_CRS_WGS84, p);
+	catalog_locate(app->catalog, p, found);
+	if (found[AREA_CITY] == CATALOG_NONE) {
+		http_error(resp, 400, "outside_city", "the location is outside the city's areas", "lon");
+		goto out;
+	}
+	{
+		bool visible = s->scope.all;
+		for (int k = 0; k < AREA_KIND_COUNT && !visible; k++)
+			visible = found[k] != CATALOG_NONE && catalog_visible(&s->scope, found[k]);
+		if (!visible) {
+			http_error(resp, 400, "outside_scope",
+				   "the location is outside your jurisdiction", "lon");
+			goto out;
+		}
+	}
+	for (int k = 0; k < AREA_KIND_COUNT; k++)
+		c.area_ids[k] = found[k] != CATALOG_NONE ? app->catalog->areas[found[k]].id : 0;
+	route_code = routing_code(app, found);
+
+	/* match: classify (or take the operator's category) */
+	if ((rc = classify_text_in(app->classify, r.text, strlen(r.text), route_code, &cls))) {
+		rc = SG_OK;
+		http_error(resp, 400, "invalid", "text cannot be classified", "text");
+		goto out;
+	}
+	v = json_object_get(body, "category");
+	if (v) {
+		if (!json_is_string(v) || !category_info(app, json_string_value(v), &info)) {
+			http_error(resp, 400, "invalid", "category is not a configured category",
+				   "category");
+			goto out;
+		}
+		snprintf(c.category, sizeof c.category, "%s", info.id);
+		c.police = info.police;
+		c.priority = info.priority;
+	} else {
+		snprintf(c.category, sizeof c.category, "%s", cls.category);
+		c.police = cls.police;
+		c.priority = cls.priority;
+	}
+	snprintf(r.category, sizeof r.category, "%s", c.category);
+
+	/* act: route and open or join */
+	c.lon = p.lon;
+	c.lat = p.lat;
+	r.lon = p.lon;
+	r.lat = p.lat;
+	snprintf(c.source, sizeof c.source, "%s", r.source);
+	c.created_at = now;
+	if (route_case(app, &c, route_code, now)) {
+		rc = SG_EINTERNAL;
+		goto out;
+	}
+	memset(&op, 0, sizeof op);
+	op.c = &c;
+	op.r = &r;
+	op.join_distance_m = app->join_distance_m;
+	op.join_window_s = app->join_window_s;
+	op.joinable = joinable;
+	op.joinable_ctx = app;
+	op.actor = s->name;
+	if ((rc = store_case_open(app->store, &op)))
+		goto out;
+	publish(app, op.joined ? FEED_CASE_UPDATED : FEED_CASE_CREATED, &c);
+
+	sg_buf_puts(&resp->body, "{\"report\":");
+	write_report(&resp->body, &r, role_sees_personal_data(s->role));
+	sg_buf_printf(&resp->body, ",\"joined\":%s,\"classification\":{\"category\":",
+		      op.joined ? "true" : "false");
+	sg_buf_json_str(&resp->body, cls.category);
+	sg_buf_printf(&resp->body, ",\"police\":%s,\"score\":%d,\"terms\":[",
+		      cls.police ? "true" : "false", cls.score);
+	for (size_t i = 0; i < cls.nmatches; i++) {
+		if (i)
+			sg_buf_putc(&resp->body, ',');
+		sg_buf_json_str(&resp->body, cls.matches[i].term);
+	}
+	sg_buf_puts(&resp->body, "]},\"case\":");
+	write_case(app, &s->scope, &resp->body, &c);
+	sg_buf_putc(&resp->body, '}');
+	http_json(resp, op.joined ? 200 : 201);
+out:
+	json_decref(body);
+	return rc;
+}
+
+/* The visible case named by the {id} segment, or an error answer. */
+static int visible_case(struct app *app, struct http_req *req, struct http_resp *resp,
+			struct case_row *c)
+{
+	struct api_session *s = req->session;
+	int64_t id;
+	int rc;
+
+	if (api_parse_id(req->params[0], &id)) {
+		http_error(resp, 400, "invalid", "id must be a positive integer", "id");
+		return 1;
+	}
+	rc = store_case_get(app->store, id, c);
+	if (rc == SG_ENOTFOUND || (rc == 0 && !case_visible(app, &s->scope, c))) {
+		http_error(resp, 404, "not_found", "no such case", "id");
+		return 1;
+	}
+	if (rc) {
+		http_error(resp, 500, "internal", "reading the case failed", NULL);
+		return 1;
+	}
+	return 0;
+}
+
+int api_case_get(void *appv, struct http_req *req, struct http_resp *resp)
+{
+	struct app *app = appv;
+	struct api_session *s = req->session;
+	struct report_row *reports = NULL;
+	struct case_event *hist = NULL;
+	size_t nrep = 0, nhist = 0;
+	bool full = role_sees_personal_data(s->role), any_pii = false;
+	struct case_row c;
+	int rc;
+
+	if (visible_case(app, req, resp, &c))
+		return SG_OK;
+	if ((rc = store_case_reports(app->store, c.id, &reports, &nrep)) ||
+	    (rc = store_case_history(app->store, c.id, &hist, &nhist)))
+		goto out;
+	for (size_t i = 0; i < nrep; i++)
+		any_pii |= reports[i].caller_name[0] || reports[i].caller_phone[0];
+	if (full && any_pii) {
+		/* An unmasked read of callers' personal data is audited before it is answered. */
+		char subject[32];
+		snprintf(subject, sizeof subject, "case:%lld", (long long)c.id);
+		if ((rc = store_audit_append(app->store, s->name, "personal_data.read", subject,
+					     "caller name/phone")))
+			goto out;
+	}
+	write_case(app, &s->scope, &resp->body, &c);
+	resp->body.len--;
+	resp->body.data[resp->body.len] = '\0';
+	sg_buf_puts(&resp->body, ",\"reports_list\":[");
+	for (size_t i = 0; i < nrep; i++) {
+		if (i)
+			sg_buf_putc(&resp->body, ',');
+		write_report(&resp->body, &reports[i], full);
+	}
+	sg_buf_puts(&resp->body, "],\"history\":[");
+	for (size_t i = 0; i < nhist; i++) {
+		char at[32];
+		api_format_time(hist[i].at, at);
+		sg_buf_printf(&resp->body, "%s{\"at\":\"%s\",\"actor\":", i ? "," : "", at);
+		sg_buf_json_str(&resp->body, hist[i].actor);
+		sg_buf_puts(&resp->body, ",\"from\":");
+		if (hist[i].from[0])
+			sg_buf_json_str(&resp->body, hist[i].from);
+		else
+			sg_buf_puts(&resp->body, "null");
+		sg_buf_puts(&resp->body, ",\"to\":");
+		sg_buf_json_str(&resp->body, hist[i].to);
+		sg_buf_puts(&resp->body, ",\"note\":");
+		if (hist[i].note)
+			sg_buf_json_str(&resp->body, hist[i].note);
+		else
+			sg_buf_puts(&resp->body, "null");
+		sg_buf_putc(&resp->body, '}');
+	}
+	sg_buf_puts(&resp->body, "]}");
+	http_json(resp, 200);
+out:
+	store_reports_free(reports, nrep);
+	store_case_history_free(hist, nhist);
+	return rc;
+}
+
+struct list_ctx {
+	struct app *app;
+	const struct catalog_scope *scope;
+	uint32_t area;     /* CATALOG_NONE: any */
+	int64_t limit;
+	int64_t emitted;
+	int64_t last_id;
+	bool more;
+	struct sg_buf *b;
+};
+
+static bool case_in_area(struct app *app, const struct case_row *c, uint32_t area)
+{
+	const struct catalog_area *a = &app->catalog->areas[area];
+	return c->area_ids[a->kind] == a->id;
+}
+
+static int list_one(void *ctxv, const struct case_row *c)
+{
+	struct list_ctx *ctx = ctxv;
+
+	if (!case_visible(ctx->app, ctx->scope, c))
+		return 0;
+	if (ctx->area != CATALOG_NONE && !case_in_area(ctx->app, c, ctx->area))
+		return 0;
+	if (ctx->emitted == ctx->limit) {
+		ctx->more = true;
+		return 1;
+	}
+	if (ctx->emitted++)
+		sg_buf_putc(ctx->b, ',');
+	write_case(ctx->app, ctx->scope, ctx->b, c);
+	ctx->last_id = c->id;
+	return 0;
+}
+
+int api_cases_list(void *appv, struct http_req *req, struct http_resp *resp)
+{
+	struct app *app = appv;
+	struct api_session *s = req->session;
+	struct store_case_filter f;
+	struct list_ctx ctx;
+	const char *limit_s = http_query(req, "limit"), *cursor_s = http_query(req, "cursor");
+	const char *area_s = http_query(req, "area"), *since_s = http_query(req, "since");
+	int64_t v;
+	int rc;
+
+	memset(&f, 0, sizeof f);
+	memset(&ctx, 0, sizeof ctx);
+	ctx.app = app;
+	ctx.scope = &s->scope;
+	ctx.area = CATALOG_NONE;
+	ctx.limit = CASES_LIMIT_DEFAULT;
+	ctx.b = &resp->body;
+	f.status = http_query(req, "status");
+	f.type = http_query(req, "type");
+	f.category = http_query(req, "category");
+	if (f.type && casefsm_type(app->fsm, f.type) < 0)
+		return http_error(resp, 400, "invalid", "type is not a configured case type", "type");
+	if (f.category && !category_info(app, f.category, &(struct classify_category_info){ 0 }))
+		return http_error(resp, 400, "invalid", "category is not a configured category",
+				  "category");
+	if (f.status && (strlen(f.status) == 0 || strlen(f.status) >= CASE_ID_MAX))
+		return http_error(resp, 400, "invalid", "status is not a case state", "status");
+	if (limit_s && (api_parse_id(limit_s, &ctx.limit) || ctx.limit > CASES_LIMIT_MAX))
+		return http_error(resp, 400, "invalid", "limit must be an integer from 1 to 500",
+				  "limit");
+	if (cursor_s && api_parse_id(cursor_s, &f.before_id))
+		return http_error(resp, 400, "invalid", "cursor is not one this server gave", "cursor");
+	if (since_s && parse_time(since_s, &f.since))
+		return http_error(resp, 400, "invalid", "since must be an RFC 3339 time", "since");
+	if (area_s) {
+		uint32_t i = catalog_find_code(app->catalog, area_s);
+		if (i == CATALOG_NONE && api_parse_id(area_s, &v) == 0)
+			i = catalog_find(app->catalog, v);
+		if (i == CATALOG_NONE || !catalog_visible(&s->scope, i))
+			return http_error(resp, 404, "not_found", "no such area", "area");
+		ctx.area = i;
+	}
+	sg_buf_puts(&resp->body, "{\"cases\":[");
+	if ((rc = store_case_list(app->store, &f, list_one, &ctx)))
+		return rc;
+	if (ctx.more)
+		sg_buf_printf(&resp->body, "],\"next_cursor\":\"%lld\"}", (long long)ctx.last_id);
+	else
+		sg_buf_puts(&resp->body, "],\"next_cursor\":null}");
+	http_json(resp, 200);
+	return SG_OK;
+}
+
+/* Reads {"version": N, "note": "..."} members shared by transitions and diversion. */
+static int version_and_note(json_t *body, struct http_resp *resp, int64_t *version,
+			    const char **note)
+{
+	json_t *v = json_object_get(body, "version");
+
+	if (!json_is_integer(v) || json_integer_value(v) < 1) {
+		http_error(resp, 400, "invalid", "version must be the case version you read", "version");
+		return 1;
+	}
+	*version = json_integer_value(v);
+	v = json_object_get(body, "note");
+	*note = NULL;
+	if (v && (!json_is_string(v) || json_string_length(v) > NOTE_MAX)) {
+		http_error(resp, 400, "invalid", "note must be a string of at most 1000 bytes", "note");
+		return 1;
+	}
+	if (v)
+		*note = json_string_value(v);
+	return 0;
+}
+
+static void conflict(struct http_resp *resp, const struct case_row *cur)
+{
+	sg_buf_reset(&resp->body);
+	sg_buf_printf(&resp->body,
+		      "{\"error\":{\"code\":\"conflict\",\"message\":\"the case changed since you "
+		      "read it (now version %lld)\",\"field\":\"version\",\"current_version\":%lld}}",
+		      (long long)cur->version, (long long)cur->version);
+	http_json(resp, 409);
+}
+
+int api_case_transition(void *appv, struct http_req *req, struct http_resp *resp)
+{
+	static const char *const allowed[] = { "to", "note", "version", NULL };
+	struct app *app = appv;
+	struct api_session *s = req->session;
+	struct store_case_change ch;
+	struct case_row c, after;
+	json_t *body = NULL, *to;
+	const char *note;
+	int64_t version;
+	int type, rc = SG_OK;
+
+	if (visible_case(app, req, resp, &c))
+		return SG_OK;
+	if (!role_may_write_cases(s->role))
+		return http_error(resp, 403, "forbidden", "this role may not change cases", NULL);
+	if (api_body_object(req, resp, &body) || api_only_fields(body, allowed, resp) ||
+	    version_and_note(body, resp, &version, &note))
+		goto out;
+	to = json_object_get(body, "to");
+	type = casefsm_type(app->fsm, c.type);
+	if (!json_is_string(to) || type < 0 || !casefsm_has_state(app->fsm, type, json_string_value(to))) {
+		http_error(resp, 400, "invalid", "to must be a state of this case's type", "to");
+		goto out;
+	}
+	if (version != c.version) {
+		conflict(resp, &c);
+		goto out;
+	}
+	if (!casefsm_allowed(app->fsm, type, c.status, json_string_value(to))) {
+		char msg[160];
+		snprintf(msg, sizeof msg, "a %s case cannot go from %s to %s", c.type, c.status,
+			 json_string_value(to));
+		http_error(resp, 409, "invalid_transition", msg, "to");
+		goto out;
+	}
+	memset(&ch, 0, sizeof ch);
+	ch.id = c.id;
+	ch.expected_version = version;
+	ch.to_status = json_string_value(to);
+	ch.set_police = -1;
+	ch.at = now_s();
+	ch.actor = s->name;
+	ch.note = note;
+	ch.out = &after;
+	rc = store_case_change(app->store, &ch);
+	if (rc == SG_ECONFLICT) {
+		rc = SG_OK;
+		conflict(resp, &after);
+		goto out;
+	}
+	if (rc)
+		goto out;
+	publish(app, FEED_CASE_UPDATED, &after);
+	write_case(app, &s->scope, &resp->body, &after);
+	http_json(resp, 200);
+out:
+	json_decref(body);
+	return rc;
+}
+
+/*
+ * 一键分流: hands a case to a department as a referral, or takes it back to
+ * the police ("department":"station") as a new incident. The case keeps its
+ * id, reports and history.
+ */
+int api_case_divert(void *appv, struct http_req *req, struct http_resp *resp)
+{
+	static const char *const allowed[] = { "department", "note", "version", NULL };
+	struct app *app = appv;
+	struct api_session *s = req->session;
+	struct store_case_change ch;
+	struct case_row c, after;
+	json_t *body = NULL, *dept;
+	const char *note, *d;
+	int64_t version;
+	int type, rc = SG_OK;
+	bool to_police;
+	char hist_note[NOTE_MAX + 128];
+
+	if (visible_case(app, req, resp, &c))
+		return SG_OK;
+	if (!role_may_write_cases(s->role))
+		return http_error(resp, 403, "forbidden", "this role may not divert cases", NULL);
+	if (api_body_object(req, resp, &body) || api_only_fields(body, allowed, resp) ||
+	    version_and_note(body, resp, &version, &note))
+		goto out;
+	dept = json_object_get(body, "department");
+	d = json_is_string(dept) ? json_string_value(dept) : "";
+	if (!classify_department_name(app->classify, d)) {
+		http_error(resp, 400, "invalid", "department is not a configured department",
+			   "department");
+		goto out;
+	}
+	if (strcmp(d, c.department) == 0) {
+		http_error(resp, 409, "invalid_transition", "the case is already with that department",
+			   "department");
+		goto out;
+	}
+	if (version != c.version) {
+		conflict(resp, &c);
+		goto out;
+	}
+	to_police = strcmp(d, CLASSIFY_STATION) == 0;
+	type = casefsm_type(app->fsm, to_police ? "incident" : "referral");
+	if (type < 0) {
+		rc = SG_EINTERNAL;
+		goto out;
+	}
+	memset(&ch, 0, sizeof ch);
+	ch.id = c.id;
+	ch.expected_version = version;
+	ch.set_type = to_police ? "incident" : "referral";
+	ch.set_department = d;
+	ch.set_police = to_police;
+	ch.to_status = casefsm_initial(app->fsm, type);
+	ch.at = now_s();
+	ch.set_deadline = ch.at + casefsm_deadline(app->fsm, type, c.priority);
+	ch.actor = s->name;
+	snprintf(hist_note, sizeof hist_note, "%s %s%s%s", to_police ? "taken back from" : "diverted to",
+		 to_police ? c.department : d, note ? ": " : "", note ? note : "");
+	ch.note = hist_note;
+	ch.out = &after;
+	rc = store_case_change(app->store, &ch);
+	if (rc == SG_ECONFLICT) {
+		rc = SG_OK;
+		conflict(resp, &after);
+		goto out;
+	}
+	if (rc)
+		goto out;
+	publish(app, FEED_CASE_UPDATED, &after);
+	write_case(app, &s->scope, &resp->body, &after);
+	http_json(resp, 200);
+out:
+	json_decref(body);
+	return rc;
+}
+
+int api_categories(void *appv, struct http_req *req, struct http_resp *resp)
+{
+	struct app *app = appv;
+	size_t n = classify_category_count(app->classify);
+
+	sg_buf_puts(&resp->body, "{\"categories\":[");
+	for (size_t i = 0; i < n; i++) {
+		struct classify_category_info info;
+		if (classify_category_get(app->classify, i, &info))
+			continue;
+		sg_buf_puts(&resp->body, i ? ",{\"id\":" : "{\"id\":");
+		sg_buf_json_str(&resp->body, info.id);
+		sg_buf_puts(&resp->body, ",\"name_zh\":");
+		sg_buf_json_str(&resp->body, info.name_zh);
+		sg_buf_puts(&resp->body, ",\"name_en\":");
+		sg_buf_json_str(&resp->body, info.name_en);
+		sg_buf_printf(&resp->body, ",\"police\":%s,\"priority\":%d}",
+			      info.police ? "true" : "false", info.priority);
+	}
+	sg_buf_puts(&resp->body, "]}");
+	http_json(resp, 200);
+	return SG_OK;
+}
+
+static bool stream_visible(void *ctx, const uint32_t *idx, size_t n)
+{
+	const struct api_session *s = ctx;
+
+	if (s->scope.all)
+		return true;
+	for (size_t i = 0; i < n; i++) {
+		if (catalog_visible(&s->scope, idx[i]))
+			return true;
+	}
+	return false;
+}
+
+static void stream_release(void *ctx)
+{
+	api_session_release(NULL, ctx);
+}
+
+int api_stream(void *appv, struct http_req *req, struct http_resp *resp)
+{
+	struct app *app = appv;
+	struct api_session *s = req->session;
+	struct sse_config cfg;
+	int rc;
+
+	memset(&cfg, 0, sizeof cfg);
+	if (sse_last_event_id(req->conn, &cfg.since_id) != 0)
+		return http_error(resp, 400, "invalid", "Last-Event-ID must be an event id",
+				  "Last-Event-ID");
+	cfg.feed = app->feed;
+	cfg.filter = stream_visible;
+	cfg.filter_ctx = s;
+	cfg.release = stream_release;
+	cfg.retry_ms = 3000;
+	cfg.expires_at = s->expires_at;
+	atomic_fetch_add(&s->refs, 1); /* the stream keeps the session's scope */
+	if ((rc = sse_respond(req->conn, &cfg))) {
+		atomic_fetch_sub(&s->refs, 1);
+		if (rc == SG_ECLOSED || rc == SG_ETOOBIG)
+			return http_error(resp, 503, "unavailable", "the event stream is not available",
+					  NULL);
+		return rc;
+	}
+	resp->status = 200;
+	resp->queued = true;
+	return SG_OK;
+}

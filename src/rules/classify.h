@@ -1,0 +1,219 @@
+/*
+ * classify.h — classifying citizens' reports (110 and 12345) by keyword rules.
+ *
+ * The taxonomy, the keyword rules, the departments and the routing of each
+ * category to a department are configuration (data/rules/classify.json), not
+ * code. This module loads and validates that JSON, builds one Aho–Corasick
+ * automaton over every term, and then classifies a report's text in a few
+ * microseconds: a category, whether it is a police matter, a priority, the
+ * department it goes to, a score and the terms that decided it (shown to the
+ * operator). It does no I/O: the caller reads the file and hands over text.
+ * Splitting text into sentences, segmenting words, and learning from
+ * operators' corrections are not done here.
+ *
+ * The configuration document (every member is checked; unknown members are
+ * refused):
+ *
+ *   version      1
+ *   notes        optional array of strings (kept, for people)
+ *   fallback     id of the category given when nothing scores min_score
+ *   min_score    optional integer 1..1000000 (default 1)
+ *   negation     optional {"terms": [...], "window": 0..32}: a term whose
+ *                first byte comes within window bytes after the end of a
+ *                negation term ("没有", "不是") does not count for the
+ *                categories that honour negation (below) nor for urgency
+ *   urgency      optional array of rules (below) whose "raise" (-3..3, not 0)
+ *                moves the priority: the largest positive raise among the
+ *                matching ones wins; without one, the most negative applies.
+ *                "police_only": true limits a rule to police categories
+ *   departments  array of {"id", "name_zh", "name_en"?, "kind", "note"?};
+ *                kind is police | emergency | government | enterprise |
+ *                hotline | community; the id "station" is reserved
+ *   categories   array of {"id", "name_zh", "name_en", "police", "negation"?,
+ *                "priority" (1 most urgent .. 4), "priority_over"?, "notify"?,
+ *                "note"?, "rules"}; "negation" (default: the value of
+ *                "police") says whether negated terms are ignored for the
+ *                category: "没有人受伤" is no assault, but "没有路灯" is
+ *                exactly the street-light complaint
+ *   routing      array of {"category", "area"?, "department", "note"?}
+ *
+ * A rule is {"terms": [...], "with"?: [...], "all"?: [...], "not"?: [...],
+ * "weight": 1..1000}. It matches when the text contains any of terms, any of
+ * with (when given), all of all and none of not; a matching rule adds its
+ * weight once to its category. The category with the highest total wins,
+ * after priority_over: when category A lists B and both score, B's score is
+ * dropped (a cycle of priority_over is refused at load). A best total below
+ * min_score gives the fallback, with the best as runner-up. Ties go to the lower (more urgent) priority, then to the police
+ * category, then to the category listed first. Terms are UTF-8 substrings
+ * (1..64 bytes) matched byte for byte, except that ASCII letters are folded
+ * to lower case on both sides; text that is not valid UTF-8 is scanned all
+ * the same (a stray byte simply matches nothing).
+ *
+ * Routing: a police category goes to CLASSIFY_STATION (the station owning
+ * the place) unless routed to a police or emergency department; every
+ * non-police category must have one city-wide route (no "area") to a
+ * non-police department. "area" is a GB/T 2260 code of 6 digits, or a
+ * township (9) or village (12) code; a route applies to the area and
+ * everything inside it, and the most specific applying route wins (a
+ * village's route beats its township's, which beats its district's, which
+ * beats the city-wide one).
+ *
+ * Limits (each crossing fails the load with SG_ETOOBIG naming the member):
+ * below. Ownership: classify_config_load returns a heap object the caller
+ * frees with classify_config_free; once loaded it is never modified, so any
+ * number of threads may classify with it at once without locking. Strings
+ * in a classify_result borrow from the configuration and live until it is
+ * freed.
+ */
+#ifndef SAFEGRID_RULES_CLASSIFY_H
+#define SAFEGRID_RULES_CLASSIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CLASSIFY_MAX_CONFIG_TEXT ((size_t)4 << 20) /* bytes of JSON */
+#define CLASSIFY_MAX_CATEGORIES 256
+#define CLASSIFY_MAX_DEPARTMENTS 1024
+#define CLASSIFY_MAX_RULES 4096                    /* category rules + urgency rules */
+#define CLASSIFY_MAX_ROUTES 4096
+#define CLASSIFY_MAX_TERMS 20000                   /* every term string, in every list */
+#define CLASSIFY_MAX_TERM_BYTES 64
+#define CLASSIFY_MAX_ID_BYTES 47                   /* [a-z][a-z0-9_]* */
+#define CLASSIFY_MAX_NAME_BYTES 128
+#define CLASSIFY_MAX_NOTE_BYTES 1024
+#define CLASSIFY_MAX_TEXT ((size_t)1 << 20)        /* bytes of one report */
+#define CLASSIFY_MAX_MATCHES 16                    /* terms reported per result */
+
+/* The department id given for police categories: the station owning the place. */
+#define CLASSIFY_STATION "station"
+
+/* A match whose position was not recorded (only in texts with hundreds of terms). */
+#define CLASSIFY_OFFSET_UNKNOWN ((size_t)-1)
+
+struct classify_config;
+
+/* Why a load failed. */
+struct classify_error {
+	char path[128];    /* the member at fault, e.g. "categories[3].rules[0].terms[2]";
+			      "" for the text itself */
+	int line, column;  /* 1-based position of a JSON syntax error; 0 otherwise */
+	char message[256]; /* English, for the administrator */
+};
+
+enum classify_match_kind {
+	CLASSIFY_MATCH_CATEGORY, /* a term of a rule that scored for the chosen category */
+	CLASSIFY_MATCH_URGENCY,  /* a term of an urgency rule that moved the priority */
+};
+
+/* One term found in the text. */
+struct classify_match {
+	const char *term;  /* borrowed from the configuration (ASCII folded to lower case) */
+	size_t offset;     /* byte offset of its first counted occurrence, or CLASSIFY_OFFSET_UNKNOWN */
+	size_t len;        /* bytes */
+	enum classify_match_kind kind;
+};
+
+struct classify_result {
+	const char *category;     /* id; the fallback when nothing scored */
+	const char *category_zh;  /* Chinese name, for the console */
+	int category_index;       /* position in "categories" */
+	bool police;
+	int priority;             /* 1 (most urgent) .. 4, after urgency */
+	int base_priority;        /* the category's default */
+	const char *department;   /* department id, or CLASSIFY_STATION */
+	int score;                /* 0 for the fallback */
+	const char *runner_up;    /* the next best category's id, or NULL */
+	int runner_up_score;
+	size_t nmatches;
+	bool matches_truncated;   /* more terms matched than CLASSIFY_MAX_MATCHES */
+	struct classify_match matches[CLASSIFY_MAX_MATCHES]; /* past nmatches: not written */
+};
+
+/* A category as configured, for listing in the console. Strings borrowed. */
+struct classify_category_info {
+	const char *id, *name_zh, *name_en, *note; /* note may be NULL */
+	bool police;
+	int priority;
+	size_t nrules;
+	size_t nnotify;
+	const char *const *notify;                /* department ids to inform as well */
+};
+
+/*
+ * Parses and validates a configuration document of len bytes (no NUL needed)
+ * and builds its automaton. On success *out is a new configuration the
+ * caller frees with classify_config_free. On failure *out is untouched, err
+ * (if not NULL) says where and why, and the return is SG_EINVAL (bad JSON,
+ * bad member, unknown reference, duplicate id), SG_ETOOBIG (a limit above)
+ * or SG_ENOMEM. text is borrowed for the call.
+ */
+int classify_config_load(const char *text, size_t len, struct classify_config **out,
+			 struct classify_error *err);
+
+/* Frees a configuration; NULL does nothing. No result borrowing from it may be used after. */
+void classify_config_free(struct classify_config *cfg);
+
+/*
+ * Classifies NUL-terminated text with city-wide routing. Fills *out and
+ * returns 0, or SG_EINVAL (a NULL argument) or SG_ETOOBIG (text longer than
+ * CLASSIFY_MAX_TEXT), leaving *out untouched. Empty text gives the fallback.
+ * Allocates nothing and writes nothing shared (about 12 KB of stack): safe
+ * from any thread. About a microsecond for a report of a few dozen
+ * characters with the default configuration.
+ */
+int classify_text(const struct classify_config *cfg, const char *text,
+		  struct classify_result *out);
+
+/*
+ * The same for len bytes of text (NULs included, matching nothing), routed
+ * for the place area_code (NULL or "" for city-wide; else 6, 9 or 12 digits,
+ * SG_EINVAL otherwise).
+ */
+int classify_text_in(const struct classify_config *cfg, const char *text, size_t len,
+		     const char *area_code, struct classify_result *out);
+
+/*
+ * The department for a category at a place: the most specific route whose
+ * area contains area_code (NULL or "" for city-wide). *department is a
+ * department id or CLASSIFY_STATION, borrowed from cfg. Returns SG_ENOTFOUND
+ * for an unknown category, SG_EINVAL for a malformed area code.
+ */
+int classify_route(const struct classify_config *cfg, const char *category_id,
+		   const char *area_code, const char **department);
+
+/* Number of categories; their info by position (SG_ENOTFOUND past the end). */
+size_t classify_category_count(const struct classify_config *cfg);
+int classify_category_get(const struct classify_config *cfg, size_t index,
+			  struct classify_category_info *out);
+
+/*
+ * A department's Chinese name by id (CLASSIFY_STATION has one too), or NULL
+ * when there is no such department. Borrowed from cfg.
+ */
+const char *classify_department_name(const struct classify_config *cfg, const char *id);
+
+/*
+ * Writes the configuration back as a JSON document (two-space indent, members
+ * in the order documented above, terms as folded; min_score, negation.window,
+ * each category's negation and each urgency rule's police_only written out;
+ * empty optional lists and absent notes left out). Loading the output gives an equivalent configuration, and writing
+ * that again gives the same bytes. On success *json is a NUL-terminated
+ * string the caller frees with free() and *len (if not NULL) its length;
+ * SG_ENOMEM otherwise.
+ */
+int classify_config_to_json(const struct classify_config *cfg, char **json, size_t *len);
+
+/* Sizes of a loaded configuration, for the admin page. */
+struct classify_stats {
+	size_t categories, departments, rules, routes;
+	size_t terms;          /* term strings as written, every list */
+	size_t distinct_terms; /* after folding */
+	size_t states;         /* automaton states */
+	size_t byte_classes;   /* distinct bytes in terms, + 1 */
+	bool dense;            /* the full transition table was built (see classify.c) */
+	size_t automaton_bytes;
+};
+
+void classify_config_stats(const struct classify_config *cfg, struct classify_stats *out);
+
+#endif

@@ -1,0 +1,435 @@
+/*
+ * cases.c — the store's cases, reports and case history.
+ *
+ * Opening a case from a report, joining a report to an existing case, and
+ * every change of a case are single commands on the core thread, so each is
+ * one atomic step with its history line. Changes carry the version the
+ * caller read; a different version in the store is a conflict (optimistic
+ * concurrency), reported with the current version.
+ */
+#include "store/store_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "geo/coord.h"
+
+#define CASE_COLS                                                                          \
+	"id,type,category,police,department,status,priority,lon,lat,city_id,district_id,"  \
+	"station_id,police_grid_id,street_id,community_id,gov_grid_id,source,created_at,"  \
+	"updated_at,deadline_at,version,reports"
+
+static void copy_text(char *dst, size_t cap, const unsigned char *src)
+{
+	snprintf(dst, cap, "%s", src ? (const char *)src : "");
+}
+
+static void read_case(sqlite3_stmt *st, struct case_row *c)
+{
+	memset(c, 0, sizeof *c);
+	c->id = sqlite3_column_int64(st, 0);
+	copy_text(c->type, sizeof c->type, sqlite3_column_text(st, 1));
+	copy_text(c->category, sizeof c->category, sqlite3_column_text(st, 2));
+	c->police = sqlite3_column_int(st, 3) != 0;
+	copy_text(c->department, sizeof c->department, sqlite3_column_text(st, 4));
+	copy_text(c->status, sizeof c->status, sqlite3_column_text(st, 5));
+	c->priority = sqlite3_column_int(st, 6);
+	c->lon = sqlite3_column_double(st, 7);
+	c->lat = sqlite3_column_double(st, 8);
+	for (int k = 0; k < AREA_KIND_COUNT; k++)
+		c->area_ids[k] = sqlite3_column_int64(st, 9 + k);
+	copy_text(c->source, sizeof c->source, sqlite3_column_text(st, 16));
+	c->created_at = sqlite3_column_int64(st, 17);
+	c->updated_at = sqlite3_column_int64(st, 18);
+	c->deadline_at = sqlite3_column_int64(st, 19);
+	c->version = sqlite3_column_int64(st, 20);
+	c->reports = sqlite3_column_int64(st, 21);
+}
+
+static int case_by_id(sqlite3 *db, int64_t id, struct case_row *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = store__prepare(db, "SELECT " CASE_COLS " FROM cases WHERE id=?", &st);
+
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		read_case(st, out);
+	else
+		rc = SG_ENOTFOUND;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int history_add(sqlite3 *db, int64_t case_id, int64_t at, const char *actor,
+		       const char *from, const char *to, const char *note)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = store__prepare(db, "INSERT INTO case_history(case_id,at,actor,from_status,"
+				    "to_status,note) VALUES(?,?,?,?,?,?)",
+				&st);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, case_id);
+	sqlite3_bind_int64(st, 2, at);
+	sqlite3_bind_text(st, 3, actor, -1, SQLITE_STATIC);
+	if (from)
+		sqlite3_bind_text(st, 4, from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, to, -1, SQLITE_STATIC);
+	if (note)
+		sqlite3_bind_text(st, 6, note, -1, SQLITE_STATIC);
+	rc = store__rc(sqlite3_step(st));
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static void bind_opt_text(sqlite3_stmt *st, int col, const char *s)
+{
+	if (s && *s)
+		sqlite3_bind_text(st, col, s, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, col);
+}
+
+static int report_insert(sqlite3 *db, struct report_row *r)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = store__prepare(db, "INSERT INTO reports(case_id,source,text,lon,lat,reported_at,"
+				    "received_at,caller_name,caller_phone,category) "
+				    "VALUES(?,?,?,?,?,?,?,?,?,?)",
+				&st);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, r->case_id);
+	sqlite3_bind_text(st, 2, r->source, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, r->text, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 4, r->lon);
+	sqlite3_bind_double(st, 5, r->lat);
+	sqlite3_bind_int64(st, 6, r->reported_at);
+	sqlite3_bind_int64(st, 7, r->received_at);
+	bind_opt_text(st, 8, r->caller_name);
+	bind_opt_text(st, 9, r->caller_phone);
+	sqlite3_bind_text(st, 10, r->category, -1, SQLITE_STATIC);
+	rc = store__rc(sqlite3_step(st));
+	sqlite3_finalize(st);
+	if (!rc)
+		r->id = sqlite3_last_insert_rowid(db);
+	return rc;
+}
+
+/* The open case of the same category nearest to the report, within the window and distance. */
+static int find_joinable(sqlite3 *db, struct store_case_open *op, int64_t *found)
+{
+	const struct case_row *c = op->c;
+	double dlat = op->join_distance_m / 111000.0;
+	double dlon = dlat / fmax(cos(c->lat * M_PI / 180.0), 0.1);
+	double best = op->join_distance_m;
+	sqlite3_stmt *st = NULL;
+	int rc = store__prepare(db, "SELECT id,type,status,lon,lat FROM cases WHERE category=? AND "
+				    "created_at>=? AND lon BETWEEN ? AND ? AND lat BETWEEN ? AND ?",
+				&st);
+
+	*found = 0;
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, c->category, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, op->r->received_at - op->join_window_s);
+	sqlite3_bind_double(st, 3, c->lon - dlon);
+	sqlite3_bind_double(st, 4, c->lon + dlon);
+	sqlite3_bind_double(st, 5, c->lat - dlat);
+	sqlite3_bind_double(st, 6, c->lat + dlat);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct geo_point a = { c->lon, c->lat };
+		struct geo_point b = { sqlite3_column_double(st, 3), sqlite3_column_double(st, 4) };
+		double d = geo_distance_m(a, b);
+		if (d <= best && op->joinable((const char *)sqlite3_column_text(st, 1),
+					      (const char *)sqlite3_column_text(st, 2), op->joinable_ctx)) {
+			best = d;
+			*found = sqlite3_column_int64(st, 0);
+		}
+	}
+	sqlite3_finalize(st);
+	return SG_OK;
+}
+
+static int case_open_cmd(sqlite3 *db, void *arg)
+{
+	struct store_case_open *op = arg;
+	struct case_row *c = op->c;
+	sqlite3_stmt *st = NULL;
+	int64_t join = 0;
+	char note[96];
+	int rc;
+
+	op->joined = false;
+	if (op->join_distance_m > 0 && op->joinable &&
+	    (rc = find_joinable(db, op, &join)))
+		return rc;
+	if (join) {
+		rc = store__prepare(db, "UPDATE cases SET reports=reports+1, version=version+1, "
+					"updated_at=? WHERE id=?",
+				    &st);
+		if (rc)
+			return rc;
+		sqlite3_bind_int64(st, 1, op->r->received_at);
+		sqlite3_bind_int64(st, 2, join);
+		rc = store__rc(sqlite3_step(st));
+		sqlite3_finalize(st);
+		if (rc || (rc = case_by_id(db, join, c)))
+			return rc;
+		op->r->case_id = join;
+		if ((rc = report_insert(db, op->r)))
+			return rc;
+		snprintf(note, sizeof note, "report %lld (%s) joined", (long long)op->r->id,
+			 op->r->source);
+		op->joined = true;
+		return history_add(db, join, op->r->received_at, op->actor, c->status, c->status,
+				   note);
+	}
+	rc = store__prepare(db, "INSERT INTO cases(type,category,police,department,status,priority,"
+				"lon,lat,city_id,district_id,station_id,police_grid_id,street_id,"
+				"community_id,gov_grid_id,source,created_at,updated_at,deadline_at,"
+				"version,reports) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,1)",
+			    &st);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, c->type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, c->category, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, c->police);
+	sqlite3_bind_text(st, 4, c->department, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, c->status, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 6, c->priority);
+	sqlite3_bind_double(st, 7, c->lon);
+	sqlite3_bind_double(st, 8, c->lat);
+	for (int k = 0; k < AREA_KIND_COUNT; k++) {
+		if (c->area_ids[k])
+			sqlite3_bind_int64(st, 9 + k, c->area_ids[k]);
+		else
+			sqlite3_bind_null(st, 9 + k);
+	}
+	sqlite3_bind_text(st, 16, c->source, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 17, c->created_at);
+	sqlite3_bind_int64(st, 18, c->created_at);
+	sqlite3_bind_int64(st, 19, c->deadline_at);
+	rc = store__rc(sqlite3_step(st));
+	sqlite3_finalize(st);
+	if (rc)
+		return rc;
+	c->id = sqlite3_last_insert_rowid(db);
+	c->version = 1;
+	c->reports = 1;
+	c->updated_at = c->created_at;
+	op->r->case_id = c->id;
+	if ((rc = report_insert(db, op->r)))
+		return rc;
+	snprintf(note, sizeof note, "opened from report %lld (%s)", (long long)op->r->id,
+		 op->r->source);
+	return history_add(db, c->id, c->created_at, op->actor, NULL, c->status, note);
+}
+
+int store_case_open(struct store *s, struct store_case_open *op)
+{
+	return store__submit(s, case_open_cmd, op);
+}
+
+int store_case_get(struct store *s, int64_t id, struct case_row *out)
+{
+	sqlite3 *db = store__read_begin(s);
+	int rc = case_by_id(db, id, out);
+	store__read_end(s, db);
+	return rc;
+}
+
+static int change_cmd(sqlite3 *db, void *arg)
+{
+	struct store_case_change *ch = arg;
+	struct case_row cur;
+	sqlite3_stmt *st = NULL;
+	int rc = case_by_id(db, ch->id, &cur);
+
+	if (rc)
+		return rc;
+	if (cur.version != ch->expected_version) {
+		*ch->out = cur;
+		return SG_ECONFLICT;
+	}
+	rc = store__prepare(db, "UPDATE cases SET status=?, type=?, department=?, police=?, "
+				"deadline_at=?, updated_at=?, version=version+1 WHERE id=?",
+			    &st);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, ch->to_status ? ch->to_status : cur.status, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ch->set_type ? ch->set_type : cur.type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, ch->set_department ? ch->set_department : cur.department, -1,
+			  SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, ch->set_police >= 0 ? ch->set_police : cur.police);
+	sqlite3_bind_int64(st, 5, ch->set_deadline ? ch->set_deadline : cur.deadline_at);
+	sqlite3_bind_int64(st, 6, ch->at);
+	sqlite3_bind_int64(st, 7, ch->id);
+	rc = store__rc(sqlite3_step(st));
+	sqlite3_finalize(st);
+	if (!rc)
+		rc = history_add(db, ch->id, ch->at, ch->actor, cur.status,
+				 ch->to_status ? ch->to_status : cur.status, ch->note);
+	if (!rc)
+		rc = case_by_id(db, ch->id, ch->out);
+	return rc;
+}
+
+int store_case_change(struct store *s, struct store_case_change *ch)
+{
+	return store__submit(s, change_cmd, ch);
+}
+
+int store_case_list(struct store *s, const struct store_case_filter *f, store_case_fn fn,
+		    void *ctx)
+{
+	char sql[512];
+	sqlite3 *db = store__read_begin(s);
+	sqlite3_stmt *st = NULL;
+	int rc, col = 1;
+
+	snprintf(sql, sizeof sql,
+		 "SELECT " CASE_COLS " FROM cases WHERE id < ?%s%s%s%s ORDER BY id DESC",
+		 f->status ? " AND status=?" : "", f->type ? " AND type=?" : "",
+		 f->category ? " AND category=?" : "", f->since ? " AND created_at>=?" : "");
+	rc = store__prepare(db, sql, &st);
+	if (!rc) {
+		sqlite3_bind_int64(st, col++, f->before_id ? f->before_id : INT64_MAX);
+		if (f->status)
+			sqlite3_bind_text(st, col++, f->status, -1, SQLITE_STATIC);
+		if (f->type)
+			sqlite3_bind_text(st, col++, f->type, -1, SQLITE_STATIC);
+		if (f->category)
+			sqlite3_bind_text(st, col++, f->category, -1, SQLITE_STATIC);
+		if (f->since)
+			sqlite3_bind_int64(st, col++, f->since);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			struct case_row c;
+			read_case(st, &c);
+			if (fn(ctx, &c))
+				break;
+		}
+	}
+	sqlite3_finalize(st);
+	store__read_end(s, db);
+	return rc;
+}
+
+int store_case_reports(struct store *s, int64_t case_id, struct report_row **out, size_t *n)
+{
+	sqlite3 *db = store__read_begin(s);
+	sqlite3_stmt *st = NULL;
+	struct report_row *v = NULL;
+	size_t len = 0, alloc = 0;
+	int rc = store__prepare(db, "SELECT id,case_id,source,text,lon,lat,reported_at,received_at,"
+				    "caller_name,caller_phone,category FROM reports WHERE case_id=? "
+				    "ORDER BY id",
+				&st);
+
+	if (!rc)
+		sqlite3_bind_int64(st, 1, case_id);
+	while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+		struct report_row *r;
+		if (len == alloc) {
+			size_t na = alloc ? alloc * 2 : 4;
+			struct report_row *nv = realloc(v, na * sizeof *nv);
+			if (!nv) {
+				rc = SG_ENOMEM;
+				break;
+			}
+			v = nv;
+			alloc = na;
+		}
+		r = &v[len];
+		memset(r, 0, sizeof *r);
+		r->id = sqlite3_column_int64(st, 0);
+		r->case_id = sqlite3_column_int64(st, 1);
+		copy_text(r->source, sizeof r->source, sqlite3_column_text(st, 2));
+		r->text = strdup((const char *)sqlite3_column_text(st, 3));
+		if (!r->text) {
+			rc = SG_ENOMEM;
+			break;
+		}
+		len++;
+		r->lon = sqlite3_column_double(st, 4);
+		r->lat = sqlite3_column_double(st, 5);
+		r->reported_at = sqlite3_column_int64(st, 6);
+		r->received_at = sqlite3_column_int64(st, 7);
+		copy_text(r->caller_name, sizeof r->caller_name, sqlite3_column_text(st, 8));
+		copy_text(r->caller_phone, sizeof r->caller_phone, sqlite3_column_text(st, 9));
+		copy_text(r->category, sizeof r->category, sqlite3_column_text(st, 10));
+	}
+	sqlite3_finalize(st);
+	store__read_end(s, db);
+	if (rc) {
+		store_reports_free(v, len);
+		return rc;
+	}
+	*out = v;
+	*n = len;
+	return SG_OK;
+}
+
+void store_reports_free(struct report_row *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].text);
+	free(v);
+}
+
+int store_case_history(struct store *s, int64_t case_id, struct case_event **out, size_t *n)
+{
+	sqlite3 *db = store__read_begin(s);
+	sqlite3_stmt *st = NULL;
+	struct case_event *v = NULL;
+	size_t len = 0, alloc = 0;
+	int rc = store__prepare(db, "SELECT at,actor,from_status,to_status,note FROM case_history "
+				    "WHERE case_id=? ORDER BY id",
+				&st);
+
+	if (!rc)
+		sqlite3_bind_int64(st, 1, case_id);
+	while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+		struct case_event *e;
+		const unsigned char *note = sqlite3_column_text(st, 4);
+		if (len == alloc) {
+			size_t na = alloc ? alloc * 2 : 8;
+			struct case_event *nv = realloc(v, na * sizeof *nv);
+			if (!nv) {
+				rc = SG_ENOMEM;
+				break;
+			}
+			v = nv;
+			alloc = na;
+		}
+		e = &v[len++];
+		memset(e, 0, sizeof *e);
+		e->at = sqlite3_column_int64(st, 0);
+		copy_text(e->actor, sizeof e->actor, sqlite3_column_text(st, 1));
+		copy_text(e->from, sizeof e->from, sqlite3_column_text(st, 2));
+		copy_text(e->to, sizeof e->to, sqlite3_column_text(st, 3));
+		if (note && !(e->note = strdup((const char *)note)))
+			rc = SG_ENOMEM;
+	}
+	sqlite3_finalize(st);
+	store__read_end(s, db);
+	if (rc) {
+		store_case_history_free(v, len);
+		return rc;
+	}
+	*out = v;
+	*n = len;
+	return SG_OK;
+}
+
+void store_case_history_free(struct case_event *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].note);
+	free(v);
+}

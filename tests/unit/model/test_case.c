@@ -1,0 +1,47 @@
+/* test_case.c — masking of callers' phone numbers and names. */
+#include "model/case.h"
+
+#include "test.h"
+
+static void test_phone_keeps_first_three_and_last_four(void)
+{
+	char out[REPORT_PHONE_MAX + 1];
+
+	case_mask_phone("13812345678", out);
+	CHECK_STR(out, "138****5678");
+	case_mask_phone("051265001234", out);
+	CHECK_STR(out, "051*****1234");
+	case_mask_phone("1234567", out);
+	CHECK_STR(out, "1234567"); /* seven digits: nothing left to hide between */
+	case_mask_phone("110", out);
+	CHECK_STR(out, "*10");
+	case_mask_phone("12", out);
+	CHECK_STR(out, "**");
+	case_mask_phone("", out);
+	CHECK_STR(out, "");
+}
+
+static void test_name_keeps_the_first_character(void)
+{
+	char out[64];
+
+	case_mask_name("张三", out, sizeof out);
+	CHECK_STR(out, "张*");
+	case_mask_name("欧阳娜娜", out, sizeof out);
+	CHECK_STR(out, "欧***");
+	case_mask_name("Li", out, sizeof out);
+	CHECK_STR(out, "L*");
+	case_mask_name("王", out, sizeof out);
+	CHECK_STR(out, "王*");
+	case_mask_name("", out, sizeof out);
+	CHECK_STR(out, "");
+	case_mask_name("张三", out, 3); /* too small for the first character: only asterisks */
+	CHECK_STR(out, "*");
+}
+
+int main(void)
+{
+	TEST_RUN(test_phone_keeps_first_three_and_last_four);
+	TEST_RUN(test_name_keeps_the_first_character);
+	return test_summary("model/case");
+}
