@@ -20,6 +20,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "http/api.h"
+#include "pipeline/escalator.h"
 #include "rules/defaults.h"
 
 /*
@@ -32,13 +33,15 @@ struct serve_setting {
 	const char *help;
 };
 
-enum { SET_THREADS, SET_MAX_BODY, SET_TOKEN_TTL, SET_SEED, SET_COUNT };
+enum { SET_THREADS, SET_MAX_BODY, SET_TOKEN_TTL, SET_SEED, SET_ESCALATE_MS, SET_COUNT };
 
 static const struct serve_setting settings[SET_COUNT] = {
 	[SET_THREADS] = { "--threads", 4, 1, 256, "HTTP worker threads" },
 	[SET_MAX_BODY] = { "--max-body", 1 << 20, 1024, 1ULL << 30, "largest request body, bytes" },
 	[SET_TOKEN_TTL] = { "--token-ttl", 12 * 3600, 60, 30 * 86400, "token lifetime, seconds" },
 	[SET_SEED] = { "--seed", 1, 0, UINT64_MAX, "demo city seed (with --demo)" },
+	[SET_ESCALATE_MS] = { "--escalate-every", 1000, 10, 60000,
+			      "how often the deadline timer looks, milliseconds" },
 };
 
 static int read_settings(int argc, char **argv, unsigned long long out[SET_COUNT])
@@ -167,8 +170,9 @@ int cli_serve(int argc, char **argv)
 {
 	static const char *const with_value[] = { "--db",	 "--listen",   "--threads",
 						  "--max-body", "--token-ttl", "--seed",
-						  "--classify", "--cases",     NULL };
-	static const char *const flags[] = { "--demo", NULL };
+						  "--classify", "--cases",     "--escalate-every",
+						  NULL };
+	static const char *const flags[] = { "--demo", "--test-clock", NULL };
 	const char *db = cli_opt(argc, argv, "--db");
 	const char *listen = cli_opt(argc, argv, "--listen");
 	unsigned long long set[SET_COUNT];
@@ -179,6 +183,8 @@ int cli_serve(int argc, char **argv)
 	struct casefsm *fsm = NULL;
 	struct feed *feed = NULL;
 	struct feed_config fcfg;
+	struct escalator_config ecfg;
+	struct escalator *escalator = NULL;
 	struct timespec ts;
 	struct app app;
 	char host[64] = "127.0.0.1";
@@ -237,6 +243,18 @@ int cli_serve(int argc, char **argv)
 	app.classify = classify;
 	app.fsm = fsm;
 	app.feed = feed;
+	app.test_clock = cli_flag(argc, argv, "--test-clock");
+	memset(&ecfg, 0, sizeof ecfg);
+	ecfg.store = store;
+	ecfg.fsm = fsm;
+	ecfg.period_ms = (unsigned)set[SET_ESCALATE_MS];
+	ecfg.now = api_clock;
+	ecfg.escalated = api_case_escalated;
+	ecfg.ctx = &app;
+	if (escalator_start(&ecfg, &escalator)) {
+		fprintf(stderr, "safegrid: cannot start the deadline timer\n");
+		goto out;
+	}
 	app_ready = 1;
 	memset(&cfg, 0, sizeof cfg);
 	cfg.host = host;
@@ -261,11 +279,18 @@ int cli_serve(int argc, char **argv)
 
 	sigwait(&sigs, &sig);
 	SG_LOG(SG_LOG_INFO, "msg=\"shutting down\" signal=%d", sig);
-	/* Streams end first: libmicrohttpd refuses to stop with suspended connections. */
+	/*
+	 * The timer stops first (it publishes), then the streams end (libmicrohttpd
+	 * refuses to stop with suspended connections), then HTTP waits for the
+	 * requests in flight; the store closes last.
+	 */
+	escalator_stop(escalator);
+	escalator = NULL;
 	feed_close(feed);
 	http_server_stop(app.server);
 	code = 0;
 out:
+	escalator_stop(escalator);
 	if (app_ready)
 		api_app_release(&app);
 	store_close(store);

@@ -17,7 +17,7 @@
 #include "base/err.h"
 
 /* Krasovsky 1940, the ellipsoid the GCJ-02 formulas are written for. */
-#define KRASOVSKY_A 6378245.0
+#define KRASOVSKY_A  6378245.0
 #define KRASOVSKY_EE 0.00669342162296594323
 
 /* Baidu's angular factor: 3000 "degrees" of oscillation per radian-ish unit. */
@@ -33,13 +33,13 @@
  * 1e-5 per round inside China, so two or three rounds usually suffice; the
  * cap only guards against pathological input such as NaN.
  */
-#define INVERSE_TOL_DEG 1e-9
+#define INVERSE_TOL_DEG	 1e-9
 #define INVERSE_MAX_ITER 30
 
 static const char *const crs_names[] = {
-	[GEO_CRS_WGS84] = "wgs84",
-	[GEO_CRS_GCJ02] = "gcj02",
-	[GEO_CRS_BD09] = "bd09",
+    [GEO_CRS_WGS84] = "wgs84",
+    [GEO_CRS_GCJ02] = "gcj02",
+    [GEO_CRS_BD09] = "bd09",
 };
 
 int geo_crs_parse(const char *s, enum geo_crs *out)
@@ -104,7 +104,7 @@ static struct geo_point gcj_forward(struct geo_point p)
 	/* Offsets are metres on the ellipsoid; turn them into degrees. */
 	dlon = dlon * 180.0 / (KRASOVSKY_A / sqrt_magic * cos(rad_lat) * M_PI);
 	dlat = dlat * 180.0 / (KRASOVSKY_A * (1.0 - KRASOVSKY_EE) / (magic * sqrt_magic) * M_PI);
-	return (struct geo_point){ p.lon + dlon, p.lat + dlat };
+	return (struct geo_point){p.lon + dlon, p.lat + dlat};
 }
 
 struct geo_point geo_wgs84_to_gcj02(struct geo_point p)
@@ -142,7 +142,7 @@ struct geo_point geo_gcj02_to_bd09(struct geo_point p)
 	double x = p.lon, y = p.lat;
 	double z = sqrt(x * x + y * y) + 0.00002 * sin(y * BD_X_PI);
 	double theta = atan2(y, x) + 0.000003 * cos(x * BD_X_PI);
-	return (struct geo_point){ z * cos(theta) + 0.0065, z * sin(theta) + 0.006 };
+	return (struct geo_point){z * cos(theta) + 0.0065, z * sin(theta) + 0.006};
 }
 
 /*
@@ -156,7 +156,7 @@ struct geo_point geo_bd09_to_gcj02(struct geo_point p)
 	double x = p.lon - 0.0065, y = p.lat - 0.006;
 	double z = sqrt(x * x + y * y) - 0.00002 * sin(y * BD_X_PI);
 	double theta = atan2(y, x) - 0.000003 * cos(x * BD_X_PI);
-	struct geo_point g = { z * cos(theta), z * sin(theta) };
+	struct geo_point g = {z * cos(theta), z * sin(theta)};
 	for (int i = 0; i < INVERSE_MAX_ITER; i++) {
 		struct geo_point b = geo_gcj02_to_bd09(g);
 		double dx = b.lon - p.lon, dy = b.lat - p.lat;

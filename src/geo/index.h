@@ -5,14 +5,24 @@
  * then read-only, so any number of threads may query one index at once; a new
  * set of areas means a new index swapped in by the owner.
  *
- * For each layer a query answers at most one area. The rule for points on a
- * boundary: an edge is half-open — a point exactly on an edge shared by two
- * areas of a layer belongs to exactly one of them, the one for which the
- * even-odd crossing test with a ray towards +longitude counts the point
- * inside (edges include their lower endpoint in latitude and exclude their
- * upper one; a point on a vertical or sloped edge belongs to the area on its
- * +longitude side... see geo/index.c for the precise statement). If areas of a
- * layer overlap (imported data need not tile), the area with the lowest id wins.
+ * For each layer a query answers at most one area: the lowest-id area of
+ * that layer whose geometry contains the point by geo_mpoly_contains. The
+ * index gives exactly that answer for every point, points on boundaries
+ * included (its side tests are exact, see geo/index.c).
+ *
+ * The boundary rule is geo_mpoly_contains's half-open crossing rule: an
+ * edge counts for point p when min(a.lat, b.lat) <= p.lat < max(a.lat, b.lat)
+ * and p lies strictly west of it. Equivalently, a point on a boundary
+ * belongs to the areas containing p + (e, e^2) for every small enough e > 0:
+ * the point is nudged a hair east, then a far smaller hair north. So a point
+ * on an edge shared by two areas of a tiling belongs to exactly one: the
+ * area on the edge's east side, or for a horizontal edge the one to its
+ * north; a vertex shared by several areas belongs to the one that covers
+ * the region just east-north-east of it. "Shared" means the two areas have
+ * the edge with bit-identical end points; where neighbours' boundaries
+ * differ in the last bits, a point exactly on them may lie in neither or in
+ * both, and then no area or the lowest id is answered. If areas of a layer
+ * overlap (imported data need not tile), the lowest id wins.
  */
 #ifndef SAFEGRID_GEO_INDEX_H
 #define SAFEGRID_GEO_INDEX_H

@@ -5,6 +5,7 @@
  * Pure computation on the representation described in polygon.h; no GEOS, no
  * I/O. The exact orientation predicate lives here because containment is
  * defined by it and geo/index.c must reproduce containment to the last bit.
+ * Exports what geo/polygon.h declares.
  */
 #include "geo/polygon.h"
 
@@ -81,7 +82,8 @@ int geo_mpoly_begin_polygon(struct geo_mpoly *m)
 	if (rc)
 		return rc;
 	/* poly_off needs npolys + 2 entries: the new start and the closing one. */
-	rc = grow((void **)&m->poly_off, &m->polys_alloc, (uint64_t)m->npolys + 2, sizeof *m->poly_off);
+	rc = grow((void **)&m->poly_off, &m->polys_alloc, (uint64_t)m->npolys + 2,
+		  sizeof *m->poly_off);
 	if (rc)
 		return rc;
 	if (m->ring_off == NULL) {
@@ -103,7 +105,8 @@ int geo_mpoly_begin_ring(struct geo_mpoly *m)
 	int rc = close_last_ring(m);
 	if (rc)
 		return rc;
-	rc = grow((void **)&m->ring_off, &m->rings_alloc, (uint64_t)m->nrings + 2, sizeof *m->ring_off);
+	rc = grow((void **)&m->ring_off, &m->rings_alloc, (uint64_t)m->nrings + 2,
+		  sizeof *m->ring_off);
 	if (rc)
 		return rc;
 	m->ring_off[m->nrings] = m->npts;
@@ -184,7 +187,7 @@ out:
 
 struct geo_bbox geo_mpoly_bbox(const struct geo_mpoly *m)
 {
-	struct geo_bbox b = { INFINITY, INFINITY, -INFINITY, -INFINITY };
+	struct geo_bbox b = {INFINITY, INFINITY, -INFINITY, -INFINITY};
 	for (uint32_t i = 0; i < m->npts; i++) {
 		struct geo_point p = m->pts[i];
 		if (p.lon < b.min_lon)
@@ -200,7 +203,7 @@ struct geo_bbox geo_mpoly_bbox(const struct geo_mpoly *m)
 }
 
 /* WGS-84: semi-major axis, and e^2 = f (2 - f) with f = 1/298.257223563. */
-#define WGS84_A 6378137.0
+#define WGS84_A	 6378137.0
 #define WGS84_E2 0.0066943799901413165
 
 /* q(phi) of the authalic latitude, from sin(phi): Snyder (1987), eq. 3-12. */
@@ -227,7 +230,8 @@ static double authalic_half_tan(double lat_deg, double qp)
 	double h = sin(M_PI / 4.0 - fabs(phi) / 2.0);
 	double u = 2.0 * h * h; /* 1 - s, without cancellation near the poles */
 	double d = (u * (1.0 + WGS84_E2 * s) / (1.0 - WGS84_E2 * s * s) +
-		    (1.0 - WGS84_E2) / e * atanh(e * u / (1.0 - WGS84_E2 * s))) / qp;
+		    (1.0 - WGS84_E2) / e * atanh(e * u / (1.0 - WGS84_E2 * s))) /
+		   qp;
 	if (d < 0.0)
 		d = 0.0;
 	double sin_beta = authalic_q(sin(phi)) / qp;
@@ -264,7 +268,8 @@ double geo_mpoly_area_m2(const struct geo_mpoly *m)
 
 	for (uint32_t p = 0; p < m->npolys; p++) {
 		for (uint32_t r = m->poly_off[p]; r < m->poly_off[p + 1]; r++) {
-			double a = fabs(ring_excess(m->pts + m->ring_off[r], geo_mpoly_ring_len(m, r), qp));
+			double a = fabs(
+			    ring_excess(m->pts + m->ring_off[r], geo_mpoly_ring_len(m, r), qp));
 			total += r == m->poly_off[p] ? a : -a;
 		}
 	}
@@ -366,7 +371,8 @@ int geo_orient2d_sign(struct geo_point a, struct geo_point b, struct geo_point c
 	double left = (a.lon - c.lon) * (b.lat - c.lat);
 	double right = (a.lat - c.lat) * (b.lon - c.lon);
 	double det = left - right;
-	double bound = (3.0 + 16.0 * (DBL_EPSILON / 2)) * (DBL_EPSILON / 2) * (fabs(left) + fabs(right));
+	double bound =
+	    (3.0 + 16.0 * (DBL_EPSILON / 2)) * (DBL_EPSILON / 2) * (fabs(left) + fabs(right));
 	if (det > bound)
 		return 1;
 	if (-det > bound)
@@ -389,7 +395,8 @@ bool geo_mpoly_contains(const struct geo_mpoly *m, struct geo_point p)
 			if ((a.lat <= p.lat) == (b.lat <= p.lat))
 				continue;
 			/* Orient the edge upwards so "left of it" means "west of it". */
-			int s = a.lat < b.lat ? geo_orient2d_sign(a, b, p) : geo_orient2d_sign(b, a, p);
+			int s =
+			    a.lat < b.lat ? geo_orient2d_sign(a, b, p) : geo_orient2d_sign(b, a, p);
 			if (s > 0)
 				inside = !inside;
 		}
@@ -404,8 +411,8 @@ enum { WKB_POLYGON = 3, WKB_MULTIPOLYGON = 6 };
 
 static int put_u32le(struct sg_buf *out, uint32_t v)
 {
-	unsigned char b[4] = { (unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
-			       (unsigned char)(v >> 24) };
+	unsigned char b[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
+			      (unsigned char)(v >> 24)};
 	return sg_buf_append(out, b, 4);
 }
 
@@ -471,8 +478,10 @@ static int get_u32(struct wkb_reader *r, bool little, uint32_t *v)
 	if (r->left < 4)
 		return SG_EINVAL;
 	const unsigned char *b = r->p;
-	*v = little ? (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24
-		    : (uint32_t)b[3] | (uint32_t)b[2] << 8 | (uint32_t)b[1] << 16 | (uint32_t)b[0] << 24;
+	*v = little ? (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+			  (uint32_t)b[3] << 24
+		    : (uint32_t)b[3] | (uint32_t)b[2] << 8 | (uint32_t)b[1] << 16 |
+			  (uint32_t)b[0] << 24;
 	r->p += 4;
 	r->left -= 4;
 	return SG_OK;
@@ -551,7 +560,7 @@ static int read_polygon(struct wkb_reader *r, bool little, struct geo_mpoly *out
 
 int geo_mpoly_from_wkb(const void *data, size_t len, struct geo_mpoly *out)
 {
-	struct wkb_reader r = { data, len };
+	struct wkb_reader r = {data, len};
 	struct geo_mpoly t;
 	bool little;
 	uint32_t type;
@@ -631,7 +640,8 @@ static int put_number(struct sg_buf *out, double d, int digits)
 	return sg_buf_puts(out, s);
 }
 
-static int put_ring(struct sg_buf *out, const struct geo_point *v, uint32_t n, bool want_ccw, int digits)
+static int put_ring(struct sg_buf *out, const struct geo_point *v, uint32_t n, bool want_ccw,
+		    int digits)
 {
 	double a2 = ring_signed_area2(v, n);
 	/* A degenerate ring (zero area) has no winding to fix. */

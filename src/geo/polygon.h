@@ -41,8 +41,13 @@ int geo_mpoly_copy(struct geo_mpoly *dst, const struct geo_mpoly *src);
 /*
  * Building: begin a polygon, begin its exterior ring, add points, begin the
  * next ring (a hole) or the next polygon, and finish with geo_mpoly_finish,
- * which closes any open ring and checks every ring has at least 4 points
- * (SG_EINVAL otherwise).
+ * which closes any open ring and checks every polygon has a ring and every
+ * ring at least 4 points (SG_EINVAL otherwise). A ring is closed (its first
+ * point repeated) when the next ring or polygon begins, unless it already
+ * is. A point before any ring, or a non-finite coordinate, is SG_EINVAL;
+ * SG_ENOMEM or SG_ETOOBIG (over 2^32 - 1 points or rings) may come from any
+ * step. After a failure the multipolygon holds what was built so far: the
+ * caller releases it.
  */
 int geo_mpoly_begin_polygon(struct geo_mpoly *m);
 int geo_mpoly_begin_ring(struct geo_mpoly *m);
@@ -92,9 +97,17 @@ bool geo_mpoly_contains(const struct geo_mpoly *m, struct geo_point p);
 int geo_orient2d_sign(struct geo_point a, struct geo_point b, struct geo_point c);
 
 /*
- * OGC WKB (little endian, MultiPolygon, 2D). Encoding appends to out.
- * Decoding accepts Polygon or MultiPolygon WKB of either byte order and fills
- * an initialised out; SG_EINVAL on malformed input, out left empty.
+ * OGC WKB (little endian, MultiPolygon, 2D). Encoding appends to out, always
+ * a MultiPolygon (an empty one for an empty m); a failed append (SG_ETOOBIG,
+ * SG_ENOMEM) may leave part of the encoding in out.
+ *
+ * Decoding reads bytes from storage and trusts none of them: Polygon or
+ * MultiPolygon, either byte order (each geometry has its own), 2D only (Z,
+ * M and EWKB SRID types are refused). Every count is checked against the
+ * bytes left before anything is allocated; rings must be closed with 4+
+ * finite points; trailing bytes are refused; an empty polygon adds nothing.
+ * Fills an initialised out (its old contents released) on success; on
+ * SG_EINVAL (or SG_ENOMEM) out is left empty.
  */
 int geo_mpoly_to_wkb(const struct geo_mpoly *m, struct sg_buf *out);
 int geo_mpoly_from_wkb(const void *data, size_t len, struct geo_mpoly *out);
@@ -102,8 +115,11 @@ int geo_mpoly_from_wkb(const void *data, size_t len, struct geo_mpoly *out);
 /*
  * Appends an RFC 7946 geometry object ({"type":"MultiPolygon",...} or
  * "Polygon" when there is one polygon), exterior rings counter-clockwise and
- * holes clockwise as the RFC recommends, coordinates with `digits` decimals
- * (7 gives about 1 cm).
+ * holes clockwise as the RFC recommends (rings are written reversed where
+ * needed), coordinates with exactly `digits` decimals (7 gives about 1 cm),
+ * never in exponent notation and never as -0. digits must be 0..15 and
+ * every coordinate finite: SG_EINVAL otherwise, with nothing appended. A
+ * failed append may leave part of the object in out.
  */
 int geo_mpoly_to_geojson(const struct geo_mpoly *m, int digits, struct sg_buf *out);
 

@@ -38,6 +38,7 @@ const struct http_route api_routes[] = {
 	{ "POST", "/api/v1/cases/{id}/divert", api_case_divert, 0 },
 	{ "GET", "/api/v1/categories", api_categories, 0 },
 	{ "GET", "/api/v1/stream", api_stream, 0 },
+	{ "POST", "/api/v1/admin/clock", api_admin_clock, 0 },
 };
 const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];
 
@@ -50,6 +51,45 @@ int api_app_init(struct app *app, struct store *store, struct catalog *catalog)
 	app->join_distance_m = 200;
 	app->join_window_s = 1800;
 	pthread_mutex_init(&app->sessions_lock, NULL);
+	return SG_OK;
+}
+
+int64_t api_now(struct app *app)
+{
+	return (int64_t)time(NULL) + atomic_load(&app->clock_offset_s);
+}
+
+int64_t api_clock(void *app)
+{
+	return api_now(app);
+}
+
+int api_admin_clock(void *appv, struct http_req *req, struct http_resp *resp)
+{
+	static const char *const allowed[] = { "advance_s", NULL };
+	struct app *app = appv;
+	struct api_session *s = req->session;
+	json_t *body = NULL, *v;
+	char now[32];
+
+	if (!app->test_clock)
+		return http_error(resp, 404, "not_found", "no such resource", NULL);
+	if (s->role != AUTH_ROLE_ADMIN)
+		return http_error(resp, 403, "forbidden", "only an admin may move the clock", NULL);
+	if (api_body_object(req, resp, &body) || api_only_fields(body, allowed, resp))
+		goto out;
+	v = json_object_get(body, "advance_s");
+	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 366 * 86400) {
+		http_error(resp, 400, "invalid", "advance_s must be 0 .. 366 days in seconds", "advance_s");
+		goto out;
+	}
+	atomic_fetch_add(&app->clock_offset_s, (int64_t)json_integer_value(v));
+	api_format_time(api_now(app), now);
+	sg_buf_printf(&resp->body, "{\"now\":\"%s\",\"offset_s\":%lld}", now,
+		      (long long)atomic_load(&app->clock_offset_s));
+	http_json(resp, 200);
+out:
+	json_decref(body);
 	return SG_OK;
 }
 
@@ -196,6 +236,7 @@ int api_authenticate(void *appv, struct http_req *req, struct http_resp *resp)
 			       1;
 		cache_put(app, s);
 	}
+	/* Tokens expire by the real clock: the test clock moves deadlines, not logins. */
 	if (s->expires_at <= (int64_t)time(NULL)) {
 		session_unref(s);
 		cache_drop(app, hash);

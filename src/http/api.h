@@ -53,6 +53,13 @@ struct app {
 	double join_distance_m;           /* reports this close ... */
 	int64_t join_window_s;            /* ... and this recent join an open case */
 	int64_t token_ttl_s;
+	/*
+	 * The server's clock is the system clock plus this offset, which only a
+	 * server started with --test-clock lets an admin move (POST
+	 * /api/v1/admin/clock), so that tests can pass deadlines.
+	 */
+	_Atomic int64_t clock_offset_s;
+	bool test_clock;
 	pthread_mutex_t sessions_lock;
 	struct api_session *sessions[API_SESSION_BUCKETS];
 	size_t nsessions;
@@ -62,6 +69,12 @@ struct app {
 int api_app_init(struct app *app, struct store *store, struct catalog *catalog);
 /* Drops the session cache. */
 void api_app_release(struct app *app);
+
+/* The server's current time, Unix seconds (see clock_offset_s). */
+int64_t api_now(struct app *app);
+/* escalator_config.now / .escalated for the app (ctx is the struct app). */
+int64_t api_clock(void *app);
+void api_case_escalated(void *app, const struct case_row *c);
 
 /* The route table, for http_server_config. */
 extern const struct http_route api_routes[];
@@ -113,5 +126,6 @@ int api_case_transition(void *app, struct http_req *req, struct http_resp *resp)
 int api_case_divert(void *app, struct http_req *req, struct http_resp *resp);
 int api_categories(void *app, struct http_req *req, struct http_resp *resp);
 int api_stream(void *app, struct http_req *req, struct http_resp *resp);
+int api_admin_clock(void *app, struct http_req *req, struct http_resp *resp);
 
 #endif

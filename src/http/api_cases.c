@@ -28,11 +28,6 @@
 
 static const char *const report_sources[] = { "110", "12345", "app", "walk_in", NULL };
 
-static int64_t now_s(void)
-{
-	return (int64_t)time(NULL);
-}
-
 /* Roles that need a caller's phone and name in full (and whose reads are audited). */
 static bool role_sees_personal_data(enum auth_role r)
 {
@@ -159,8 +154,9 @@ static void write_case(struct app *app, const struct catalog_scope *scope, struc
 		snprintf(next, sizeof next, "[]");
 	sg_buf_printf(b,
 		      "],\"created_at\":\"%s\",\"updated_at\":\"%s\",\"deadline_at\":\"%s\","
-		      "\"version\":%lld,\"reports\":%lld,\"next\":%s}",
-		      t1, t2, t3, (long long)c->version, (long long)c->reports, next);
+		      "\"version\":%lld,\"reports\":%lld,\"escalation\":\"%s\",\"next\":%s}",
+		      t1, t2, t3, (long long)c->version, (long long)c->reports,
+		      area_kind_name(casefsm_escalation_kind(app->fsm, c->escalation_level)), next);
 }
 
 /* Publishes a case event on the live stream (no personal data in it). */
@@ -178,6 +174,11 @@ static void publish(struct app *app, enum feed_kind kind, const struct case_row 
 	if (feed_publish(app->feed, kind, idx, n, b.data, &id) != 0)
 		SG_LOG(SG_LOG_WARN, "msg=\"feed publish failed\" case=%lld", (long long)c->id);
 	sg_buf_release(&b);
+}
+
+void api_case_escalated(void *appv, const struct case_row *c)
+{
+	publish(appv, FEED_CASE_ESCALATED, c);
 }
 
 static void write_caller(struct sg_buf *b, const char *name, const char *phone, bool full)
@@ -327,6 +328,7 @@ static int route_case(struct app *app, struct case_row *c, const char *route_cod
 		return SG_EINVAL;
 	snprintf(c->status, sizeof c->status, "%s", casefsm_initial(app->fsm, type));
 	c->deadline_at = now + casefsm_deadline(app->fsm, type, c->priority);
+	c->escalation_level = casefsm_start_level(app->fsm, c->police ? AREA_STATION : AREA_GOV_GRID);
 	return SG_OK;
 }
 
@@ -348,7 +350,7 @@ int api_reports_create(void *appv, struct http_req *req, struct http_resp *resp)
 	struct geo_point p;
 	uint32_t found[AREA_KIND_COUNT];
 	const char *route_code;
-	int64_t now = now_s();
+	int64_t now = api_now(app);
 	int rc = SG_OK;
 
 	memset(&c, 0, sizeof c);
@@ -764,7 +766,8 @@ int api_case_transition(void *appv, struct http_req *req, struct http_resp *resp
 	ch.expected_version = version;
 	ch.to_status = json_string_value(to);
 	ch.set_police = -1;
-	ch.at = now_s();
+	ch.set_escalation_level = -1;
+	ch.at = api_now(app);
 	ch.actor = s->name;
 	ch.note = note;
 	ch.out = &after;
@@ -839,7 +842,8 @@ int api_case_divert(void *appv, struct http_req *req, struct http_resp *resp)
 	ch.set_department = d;
 	ch.set_police = to_police;
 	ch.to_status = casefsm_initial(app->fsm, type);
-	ch.at = now_s();
+	ch.set_escalation_level = casefsm_start_level(app->fsm, to_police ? AREA_STATION : AREA_GOV_GRID);
+	ch.at = api_now(app);
 	ch.set_deadline = ch.at + casefsm_deadline(app->fsm, type, c.priority);
 	ch.actor = s->name;
 	snprintf(hist_note, sizeof hist_note, "%s %s%s%s", to_police ? "taken back from" : "diverted to",

@@ -30,6 +30,7 @@ struct case_row {
 	int64_t created_at, updated_at, deadline_at; /* Unix seconds */
 	int64_t version;              /* starts at 1, +1 on every change */
 	int64_t reports;              /* reports joined to it */
+	int escalation_level;         /* position in the escalation chain (rules/casefsm.h) */
 };
 
 #define REPORT_TEXT_MAX 4000

@@ -312,3 +312,34 @@ size_t casefsm_next_json(const struct casefsm *f, int type, const char *from, ch
 	buf[n] = '\0';
 	return n;
 }
+
+int casefsm_escalation_levels(const struct casefsm *f)
+{
+	return (int)f->nescalation;
+}
+
+enum area_kind casefsm_escalation_kind(const struct casefsm *f, int level)
+{
+	if (level < 0)
+		level = 0;
+	if ((unsigned)level >= f->nescalation)
+		level = (int)f->nescalation - 1;
+	return f->escalation[level];
+}
+
+int casefsm_start_level(const struct casefsm *f, enum area_kind kind)
+{
+	for (unsigned i = 0; i < f->nescalation; i++) {
+		if (f->escalation[i] == kind)
+			return (int)i;
+	}
+	return 0;
+}
+
+int casefsm_type_id(const struct casefsm *f, int t, char *buf, size_t cap)
+{
+	if (t < 0 || (unsigned)t >= f->ntypes)
+		return SG_ENOTFOUND;
+	snprintf(buf, cap, "%s", f->types[t].id);
+	return SG_OK;
+}

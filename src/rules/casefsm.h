@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model/area.h"
+
 #define CASEFSM_MAX_TYPES 32
 #define CASEFSM_MAX_STATES 32
 #define CASEFSM_MAX_ID 32
@@ -47,6 +49,8 @@ void casefsm_free(struct casefsm *f);
 
 /* Index of a type by id, or -1. */
 int casefsm_type(const struct casefsm *f, const char *type);
+/* Copies the id of type number t into buf; SG_ENOTFOUND past the last type. */
+int casefsm_type_id(const struct casefsm *f, int t, char *buf, size_t cap);
 /* The type's initial state (borrowed). */
 const char *casefsm_initial(const struct casefsm *f, int type);
 /* Whether state is one of the type's states. */
@@ -57,6 +61,17 @@ bool casefsm_allowed(const struct casefsm *f, int type, const char *from, const 
 bool casefsm_terminal(const struct casefsm *f, int type, const char *state);
 /* Seconds a case of this priority (1..4) has to leave its initial state. */
 int64_t casefsm_deadline(const struct casefsm *f, int type, int priority);
+/* Number of levels in the escalation chain. */
+int casefsm_escalation_levels(const struct casefsm *f);
+/* The area kind at a level of the chain (clamped to the chain). */
+enum area_kind casefsm_escalation_kind(const struct casefsm *f, int level);
+/*
+ * The level a new case starts at: the position of kind in the chain (a
+ * police case starts with its station, a referral at the grid), or 0 when
+ * the chain does not name kind.
+ */
+int casefsm_start_level(const struct casefsm *f, enum area_kind kind);
+
 /*
  * The states reachable from `from` in one step, written as a JSON array into
  * buf (for answers that tell a client what it may do). Returns bytes written.

@@ -20,7 +20,7 @@
 #define CASE_COLS                                                                          \
 	"id,type,category,police,department,status,priority,lon,lat,city_id,district_id,"  \
 	"station_id,police_grid_id,street_id,community_id,gov_grid_id,source,created_at,"  \
-	"updated_at,deadline_at,version,reports"
+	"updated_at,deadline_at,version,reports,escalation_level"
 
 static void copy_text(char *dst, size_t cap, const unsigned char *src)
 {
@@ -47,6 +47,7 @@ static void read_case(sqlite3_stmt *st, struct case_row *c)
 	c->deadline_at = sqlite3_column_int64(st, 19);
 	c->version = sqlite3_column_int64(st, 20);
 	c->reports = sqlite3_column_int64(st, 21);
+	c->escalation_level = sqlite3_column_int(st, 22);
 }
 
 static int case_by_id(sqlite3 *db, int64_t id, struct case_row *out)
@@ -193,7 +194,8 @@ static int case_open_cmd(sqlite3 *db, void *arg)
 	rc = store__prepare(db, "INSERT INTO cases(type,category,police,department,status,priority,"
 				"lon,lat,city_id,district_id,station_id,police_grid_id,street_id,"
 				"community_id,gov_grid_id,source,created_at,updated_at,deadline_at,"
-				"version,reports) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,1)",
+				"version,reports,escalation_level) "
+				"VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,1,?)",
 			    &st);
 	if (rc)
 		return rc;
@@ -215,6 +217,7 @@ static int case_open_cmd(sqlite3 *db, void *arg)
 	sqlite3_bind_int64(st, 17, c->created_at);
 	sqlite3_bind_int64(st, 18, c->created_at);
 	sqlite3_bind_int64(st, 19, c->deadline_at);
+	sqlite3_bind_int(st, 20, c->escalation_level);
 	rc = store__rc(sqlite3_step(st));
 	sqlite3_finalize(st);
 	if (rc)
@@ -258,7 +261,8 @@ static int change_cmd(sqlite3 *db, void *arg)
 		return SG_ECONFLICT;
 	}
 	rc = store__prepare(db, "UPDATE cases SET status=?, type=?, department=?, police=?, "
-				"deadline_at=?, updated_at=?, version=version+1 WHERE id=?",
+				"deadline_at=?, updated_at=?, escalation_level=?, version=version+1 "
+				"WHERE id=?",
 			    &st);
 	if (rc)
 		return rc;
@@ -269,7 +273,9 @@ static int change_cmd(sqlite3 *db, void *arg)
 	sqlite3_bind_int(st, 4, ch->set_police >= 0 ? ch->set_police : cur.police);
 	sqlite3_bind_int64(st, 5, ch->set_deadline ? ch->set_deadline : cur.deadline_at);
 	sqlite3_bind_int64(st, 6, ch->at);
-	sqlite3_bind_int64(st, 7, ch->id);
+	sqlite3_bind_int(st, 7, ch->set_escalation_level >= 0 ? ch->set_escalation_level
+							       : cur.escalation_level);
+	sqlite3_bind_int64(st, 8, ch->id);
 	rc = store__rc(sqlite3_step(st));
 	sqlite3_finalize(st);
 	if (!rc)
@@ -432,4 +438,37 @@ void store_case_history_free(struct case_event *v, size_t n)
 	for (size_t i = 0; i < n; i++)
 		free(v[i].note);
 	free(v);
+}
+
+int store_cases_overdue(struct store *s, int64_t now, const char *const *statuses, size_t nstatuses,
+			int max_level, int64_t *ids, size_t cap, size_t *n)
+{
+	char sql[640];
+	size_t len, found = 0;
+	sqlite3 *db;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (nstatuses == 0 || nstatuses > 32)
+		return SG_EINVAL;
+	len = (size_t)snprintf(sql, sizeof sql, "SELECT id FROM cases WHERE deadline_at < ? AND "
+						"escalation_level < ? AND status IN (?");
+	for (size_t i = 1; i < nstatuses; i++)
+		len += (size_t)snprintf(sql + len, sizeof sql - len, ",?");
+	snprintf(sql + len, sizeof sql - len, ") ORDER BY deadline_at LIMIT ?");
+	db = store__read_begin(s);
+	rc = store__prepare(db, sql, &st);
+	if (!rc) {
+		sqlite3_bind_int64(st, 1, now);
+		sqlite3_bind_int(st, 2, max_level);
+		for (size_t i = 0; i < nstatuses; i++)
+			sqlite3_bind_text(st, 3 + (int)i, statuses[i], -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3 + (int)nstatuses, (int64_t)cap);
+		while (found < cap && sqlite3_step(st) == SQLITE_ROW)
+			ids[found++] = sqlite3_column_int64(st, 0);
+		*n = found;
+	}
+	sqlite3_finalize(st);
+	store__read_end(s, db);
+	return rc;
 }

@@ -74,7 +74,9 @@ const char *const store__migrations[] = {
 	"  updated_at INTEGER NOT NULL,"
 	"  deadline_at INTEGER NOT NULL,"
 	"  version INTEGER NOT NULL,"
-	"  reports INTEGER NOT NULL DEFAULT 1);"
+	"  reports INTEGER NOT NULL DEFAULT 1,"
+	"  escalation_level INTEGER NOT NULL DEFAULT 0);"   /* index into the escalation chain */
+	"CREATE INDEX cases_deadline ON cases(deadline_at);"
 	"CREATE INDEX cases_join ON cases(category, created_at);"
 	"CREATE INDEX cases_status ON cases(status);"
 	"CREATE TABLE reports("

@@ -149,6 +149,7 @@ struct store_case_change {
 	const char *set_department; /* NULL: keep */
 	int set_police;           /* -1: keep */
 	int64_t set_deadline;     /* 0: keep */
+	int set_escalation_level; /* -1: keep */
 	int64_t at;
 	const char *actor, *note; /* for the history; note may be NULL */
 	struct case_row *out;     /* the case after the change, or as it is on conflict */
@@ -170,6 +171,14 @@ struct store_case_filter {
 typedef int (*store_case_fn)(void *ctx, const struct case_row *c);
 int store_case_list(struct store *s, const struct store_case_filter *f, store_case_fn fn,
 		    void *ctx);
+
+/*
+ * Up to cap ids of cases whose deadline passed before now, whose status is
+ * one of statuses (the states that still await action) and whose escalation
+ * level is below max_level, most overdue first.
+ */
+int store_cases_overdue(struct store *s, int64_t now, const char *const *statuses, size_t nstatuses,
+			int max_level, int64_t *ids, size_t cap, size_t *n);
 
 /* A case's reports in order; caller frees with store_reports_free. */
 int store_case_reports(struct store *s, int64_t case_id, struct report_row **out, size_t *n);

@@ -192,3 +192,51 @@ def is_error(body, code=None, field=None):
     if field is not None and e.get("field") != field:
         return False
     return True
+
+
+class Stream:
+    """A raw Server-Sent Events client: reads events as they come."""
+
+    def __init__(self, port, token, last_id=None):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        hdr = "GET /api/v1/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nAccept: text/event-stream\r\n" % token
+        if last_id is not None:
+            hdr += "Last-Event-ID: %s\r\n" % last_id
+        self.sock.sendall((hdr + "\r\n").encode())
+        self.buf = b""
+        self.status = None
+
+    def events(self, want, timeout=3.0):
+        out = []
+        deadline = time.time() + timeout
+        while len(out) < want and time.time() < deadline:
+            self.sock.settimeout(max(0.05, deadline - time.time()))
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            self.buf += chunk
+            if self.status is None and b"\r\n\r\n" in self.buf:
+                head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+                self.status = int(head.split(b" ")[1])
+            # chunked transfer: strip chunk-size lines crudely by parsing SSE records only
+            text = self.buf.decode("utf-8", "replace")
+            while "\n\n" in text:
+                rec, text = text.split("\n\n", 1)
+                ev = {}
+                for line in rec.split("\n"):
+                    if line.startswith("id: "):
+                        ev["id"] = int(line[4:])
+                    elif line.startswith("event: "):
+                        ev["event"] = line[7:]
+                    elif line.startswith("data: "):
+                        ev["data"] = json.loads(line[6:])
+                if "event" in ev:
+                    out.append(ev)
+            self.buf = text.encode()
+        return out
+
+    def close(self):
+        self.sock.close()
