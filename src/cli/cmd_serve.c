@@ -33,11 +33,13 @@ struct serve_setting {
 	const char *help;
 };
 
-enum { SET_THREADS, SET_MAX_BODY, SET_TOKEN_TTL, SET_SEED, SET_ESCALATE_MS, SET_COUNT };
+enum { SET_THREADS, SET_MAX_BODY, SET_MAX_BULK, SET_TOKEN_TTL, SET_SEED, SET_ESCALATE_MS, SET_COUNT };
 
 static const struct serve_setting settings[SET_COUNT] = {
 	[SET_THREADS] = { "--threads", 4, 1, 256, "HTTP worker threads" },
 	[SET_MAX_BODY] = { "--max-body", 1 << 20, 1024, 1ULL << 30, "largest request body, bytes" },
+	[SET_MAX_BULK] = { "--max-bulk-body", 64 << 20, 1024, 1ULL << 31,
+			   "largest NDJSON batch body, bytes" },
 	[SET_TOKEN_TTL] = { "--token-ttl", 12 * 3600, 60, 30 * 86400, "token lifetime, seconds" },
 	[SET_SEED] = { "--seed", 1, 0, UINT64_MAX, "demo city seed (with --demo)" },
 	[SET_ESCALATE_MS] = { "--escalate-every", 1000, 10, 60000,
@@ -171,7 +173,7 @@ int cli_serve(int argc, char **argv)
 	static const char *const with_value[] = { "--db",	 "--listen",   "--threads",
 						  "--max-body", "--token-ttl", "--seed",
 						  "--classify", "--cases",     "--escalate-every",
-						  NULL };
+						  "--max-bulk-body", NULL };
 	static const char *const flags[] = { "--demo", "--test-clock", NULL };
 	const char *db = cli_opt(argc, argv, "--db");
 	const char *listen = cli_opt(argc, argv, "--listen");
@@ -261,6 +263,7 @@ int cli_serve(int argc, char **argv)
 	cfg.port = port;
 	cfg.threads = (unsigned)set[SET_THREADS];
 	cfg.max_body = (size_t)set[SET_MAX_BODY];
+	cfg.max_bulk_body = (size_t)set[SET_MAX_BULK];
 	cfg.routes = api_routes;
 	cfg.nroutes = api_nroutes;
 	cfg.authenticate = api_authenticate;

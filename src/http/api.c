@@ -32,6 +32,7 @@ const struct http_route api_routes[] = {
 	{ "GET", "/api/v1/fusion", api_fusion_list, 0 },
 	{ "GET", "/api/v1/fusion/summary", api_fusion_summary, 0 },
 	{ "POST", "/api/v1/reports", api_reports_create, 0 },
+	{ "POST", "/api/v1/events", api_events_ingest, HTTP_ROUTE_BULK },
 	{ "GET", "/api/v1/cases", api_cases_list, 0 },
 	{ "GET", "/api/v1/cases/{id}", api_case_get, 0 },
 	{ "POST", "/api/v1/cases/{id}/transitions", api_case_transition, 0 },

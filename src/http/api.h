@@ -105,6 +105,26 @@ void api_write_area_ref(struct app *app, struct sg_buf *b, uint32_t idx);
 /* Formats a Unix time as RFC 3339 UTC ("2026-11-28T16:02:12Z"). */
 void api_format_time(int64_t t, char out[32]);
 
+/* Why a report was refused: becomes the JSON error of its request or NDJSON line. */
+struct intake_error {
+	int status;        /* 400, 403, 500 */
+	const char *code;  /* static */
+	char message[192];
+	char field[48];    /* "" when no field is at fault */
+};
+
+/*
+ * The whole pipeline for one report given as a JSON object with the members
+ * of POST /api/v1/reports (source, text, lon, lat, crs, reported_at, caller,
+ * category): validate, locate, classify, route, store (open or join a case),
+ * publish. Returns 0 with the case as stored, the new report's id and whether
+ * it joined an existing case; or non-zero with *e saying why (nothing stored).
+ * For other intake channels (Open311 partners, …) built on the same steps.
+ */
+int api_intake_report(struct app *app, struct api_session *s, json_t *obj,
+		      struct case_row *out_case, int64_t *report_id, bool *joined,
+		      struct intake_error *e);
+
 /* handlers (api_system.c, api_auth.c, api_areas.c, api_fusion.c) */
 int api_index(void *app, struct http_req *req, struct http_resp *resp);
 int api_healthz(void *app, struct http_req *req, struct http_resp *resp);
@@ -120,6 +140,7 @@ int api_locate(void *app, struct http_req *req, struct http_resp *resp);
 int api_fusion_list(void *app, struct http_req *req, struct http_resp *resp);
 int api_fusion_summary(void *app, struct http_req *req, struct http_resp *resp);
 int api_reports_create(void *app, struct http_req *req, struct http_resp *resp);
+int api_events_ingest(void *app, struct http_req *req, struct http_resp *resp);
 int api_cases_list(void *app, struct http_req *req, struct http_resp *resp);
 int api_case_get(void *app, struct http_req *req, struct http_resp *resp);
 int api_case_transition(void *app, struct http_req *req, struct http_resp *resp);

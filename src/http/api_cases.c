@@ -332,173 +332,228 @@ static int route_case(struct app *app, struct case_row *c, const char *route_cod
 	return SG_OK;
 }
 
-int api_reports_create(void *appv, struct http_req *req, struct http_resp *resp)
+static int refuse(struct intake_error *e, int status, const char *code, const char *message,
+		  const char *field)
 {
-	static const char *const allowed[] = { "source", "text",   "lon",	   "lat",
-					       "crs",	 "caller", "reported_at", "category",
-					       NULL };
-	static const char *const caller_allowed[] = { "name", "phone", NULL };
-	struct app *app = appv;
-	struct api_session *s = req->session;
-	struct classify_category_info info;
-	struct classify_result cls;
-	struct store_case_open op;
+	e->status = status;
+	e->code = code;
+	snprintf(e->message, sizeof e->message, "%s", message);
+	snprintf(e->field, sizeof e->field, "%s", field ? field : "");
+	return 1;
+}
+
+static int only_members(const json_t *obj, const char *const *allowed, struct intake_error *e)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)obj, key, v) {
+		if (!in_list(key, allowed)) {
+			char msg[160];
+			snprintf(msg, sizeof msg, "unknown field \"%.100s\"", key);
+			return refuse(e, 400, "invalid", msg, key);
+		}
+	}
+	return 0;
+}
+
+/* A report read and decided: everything needed to store it. */
+struct intake {
 	struct case_row c;
-	struct report_row r;
-	json_t *body = NULL, *v, *caller;
+	struct report_row r; /* r.text borrowed from the JSON object */
+	struct store_case_open op;
+};
+
+/*
+ * Ingest, locate and match for one report object (the pipeline's first three
+ * steps): validates every member, locates the point, classifies the text (or
+ * takes the operator's category) and routes the case. Returns 0 with *in
+ * ready for store_case_open (and *cls holding the classifier's answer), or
+ * non-zero with *e saying why. obj must outlive *in (the text is borrowed).
+ * skip names one extra member to accept (NDJSON's "kind"), or NULL.
+ */
+static int intake_prepare(struct app *app, struct api_session *s, json_t *obj, const char *skip,
+			  struct intake *in, struct classify_result *cls, struct intake_error *e)
+{
+	static const char *const allowed[] = { "source", "text",	"lon",	    "lat", "crs",
+					       "caller", "reported_at", "category", "kind", NULL };
+	static const char *const caller_allowed[] = { "name", "phone", NULL };
+	struct classify_category_info info;
+	struct case_row *c = &in->c;
+	struct report_row *r = &in->r;
+	json_t *v, *caller;
 	enum geo_crs crs = GEO_CRS_WGS84;
 	struct geo_point p;
 	uint32_t found[AREA_KIND_COUNT];
 	const char *route_code;
 	int64_t now = api_now(app);
-	int rc = SG_OK;
 
-	memset(&c, 0, sizeof c);
-	memset(&r, 0, sizeof r);
-	if (!role_may_write_cases(s->role))
-		return http_error(resp, 403, "forbidden", "this role may not file reports", NULL);
-	if (api_body_object(req, resp, &body) || api_only_fields(body, allowed, resp))
-		goto out;
-	v = json_object_get(body, "source");
-	if (!json_is_string(v) || !in_list(json_string_value(v), report_sources)) {
-		http_error(resp, 400, "invalid", "source must be 110, 12345, app or walk_in", "source");
-		goto out;
-	}
-	snprintf(r.source, sizeof r.source, "%s", json_string_value(v));
-	v = json_object_get(body, "text");
+	memset(in, 0, sizeof *in);
+	if (only_members(obj, allowed, e))
+		return 1;
+	if (!skip && json_object_get(obj, "kind"))
+		return refuse(e, 400, "invalid", "unknown field \"kind\"", "kind");
+	v = json_object_get(obj, "source");
+	if (!json_is_string(v) || !in_list(json_string_value(v), report_sources))
+		return refuse(e, 400, "invalid", "source must be 110, 12345, app or walk_in", "source");
+	snprintf(r->source, sizeof r->source, "%s", json_string_value(v));
+	v = json_object_get(obj, "text");
 	if (!json_is_string(v) || json_string_length(v) == 0 ||
 	    json_string_length(v) > REPORT_TEXT_MAX ||
-	    strlen(json_string_value(v)) != json_string_length(v)) {
-		http_error(resp, 400, "invalid", "text must be a non-empty string of at most 4000 bytes",
-			   "text");
-		goto out;
-	}
-	r.text = (char *)json_string_value(v); /* borrowed from body until out */
-	v = json_object_get(body, "lon");
-	if (!json_is_number(v) || !isfinite(json_number_value(v)) ||
-	    fabs(json_number_value(v)) > 180) {
-		http_error(resp, 400, "invalid", "lon must be a number from -180 to 180", "lon");
-		goto out;
-	}
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return refuse(e, 400, "invalid", "text must be a non-empty string of at most 4000 bytes",
+			      "text");
+	r->text = (char *)json_string_value(v);
+	v = json_object_get(obj, "lon");
+	if (!json_is_number(v) || !isfinite(json_number_value(v)) || fabs(json_number_value(v)) > 180)
+		return refuse(e, 400, "invalid", "lon must be a number from -180 to 180", "lon");
 	p.lon = json_number_value(v);
-	v = json_object_get(body, "lat");
-	if (!json_is_number(v) || !isfinite(json_number_value(v)) ||
-	    fabs(json_number_value(v)) > 90) {
-		http_error(resp, 400, "invalid", "lat must be a number from -90 to 90", "lat");
-		goto out;
-	}
+	v = json_object_get(obj, "lat");
+	if (!json_is_number(v) || !isfinite(json_number_value(v)) || fabs(json_number_value(v)) > 90)
+		return refuse(e, 400, "invalid", "lat must be a number from -90 to 90", "lat");
 	p.lat = json_number_value(v);
-	v = json_object_get(body, "crs");
-	if (v && (!json_is_string(v) || geo_crs_parse(json_string_value(v), &crs))) {
-		http_error(resp, 400, "invalid", "crs must be wgs84, gcj02 or bd09", "crs");
-		goto out;
-	}
-	r.received_at = now;
-	r.reported_at = now;
-	v = json_object_get(body, "reported_at");
-	if (v && (!json_is_string(v) || parse_time(json_string_value(v), &r.reported_at) ||
-		  r.reported_at > now + 300)) {
-		http_error(resp, 400, "invalid",
-			   "reported_at must be an RFC 3339 time, not in the future", "reported_at");
-		goto out;
-	}
-	caller = json_object_get(body, "caller");
+	v = json_object_get(obj, "crs");
+	if (v && (!json_is_string(v) || geo_crs_parse(json_string_value(v), &crs)))
+		return refuse(e, 400, "invalid", "crs must be wgs84, gcj02 or bd09", "crs");
+	r->received_at = now;
+	r->reported_at = now;
+	v = json_object_get(obj, "reported_at");
+	if (v && (!json_is_string(v) || parse_time(json_string_value(v), &r->reported_at) ||
+		  r->reported_at > now + 300))
+		return refuse(e, 400, "invalid",
+			      "reported_at must be an RFC 3339 time, not in the future", "reported_at");
+	caller = json_object_get(obj, "caller");
 	if (caller) {
-		if (!json_is_object(caller)) {
-			http_error(resp, 400, "invalid", "caller must be an object", "caller");
-			goto out;
-		}
-		if (api_only_fields(caller, caller_allowed, resp))
-			goto out;
+		if (!json_is_object(caller))
+			return refuse(e, 400, "invalid", "caller must be an object", "caller");
+		if (only_members(caller, caller_allowed, e))
+			return 1;
 		v = json_object_get(caller, "name");
-		if (v && (!json_is_string(v) || json_string_length(v) > REPORT_NAME_MAX)) {
-			http_error(resp, 400, "invalid", "caller.name must be a string of at most 64 bytes",
-				   "caller.name");
-			goto out;
-		}
+		if (v && (!json_is_string(v) || json_string_length(v) > REPORT_NAME_MAX))
+			return refuse(e, 400, "invalid",
+				      "caller.name must be a string of at most 64 bytes", "caller.name");
 		if (v)
-			snprintf(r.caller_name, sizeof r.caller_name, "%s", json_string_value(v));
+			snprintf(r->caller_name, sizeof r->caller_name, "%s", json_string_value(v));
 		v = json_object_get(caller, "phone");
-		if (v && (!json_is_string(v) || !valid_phone(json_string_value(v)))) {
-			http_error(resp, 400, "invalid", "caller.phone must be a telephone number",
-				   "caller.phone");
-			goto out;
-		}
+		if (v && (!json_is_string(v) || !valid_phone(json_string_value(v))))
+			return refuse(e, 400, "invalid", "caller.phone must be a telephone number",
+				      "caller.phone");
 		if (v)
-			snprintf(r.caller_phone, sizeof r.caller_phone, "%s", json_string_value(v));
+			snprintf(r->caller_phone, sizeof r->caller_phone, "%s", json_string_value(v));
 	}
 
 	/* locate */
 	p = geo_crs_convert(crs, GEO_CRS_WGS84, p);
 	catalog_locate(app->catalog, p, found);
-	if (found[AREA_CITY] == CATALOG_NONE) {
-		http_error(resp, 400, "outside_city", "the location is outside the city's areas", "lon");
-		goto out;
-	}
+	if (found[AREA_CITY] == CATALOG_NONE)
+		return refuse(e, 400, "outside_city", "the location is outside the city's areas", "lon");
 	{
 		bool visible = s->scope.all;
 		for (int k = 0; k < AREA_KIND_COUNT && !visible; k++)
 			visible = found[k] != CATALOG_NONE && catalog_visible(&s->scope, found[k]);
-		if (!visible) {
-			http_error(resp, 400, "outside_scope",
-				   "the location is outside your jurisdiction", "lon");
-			goto out;
-		}
+		if (!visible)
+			return refuse(e, 400, "outside_scope", "the location is outside your jurisdiction",
+				      "lon");
 	}
 	for (int k = 0; k < AREA_KIND_COUNT; k++)
-		c.area_ids[k] = found[k] != CATALOG_NONE ? app->catalog->areas[found[k]].id : 0;
+		c->area_ids[k] = found[k] != CATALOG_NONE ? app->catalog->areas[found[k]].id : 0;
 	route_code = routing_code(app, found);
 
 	/* match: classify (or take the operator's category) */
-	if ((rc = classify_text_in(app->classify, r.text, strlen(r.text), route_code, &cls))) {
-		rc = SG_OK;
-		http_error(resp, 400, "invalid", "text cannot be classified", "text");
-		goto out;
-	}
-	v = json_object_get(body, "category");
+	if (classify_text_in(app->classify, r->text, strlen(r->text), route_code, cls))
+		return refuse(e, 400, "invalid", "text cannot be classified", "text");
+	v = json_object_get(obj, "category");
 	if (v) {
-		if (!json_is_string(v) || !category_info(app, json_string_value(v), &info)) {
-			http_error(resp, 400, "invalid", "category is not a configured category",
-				   "category");
-			goto out;
-		}
-		snprintf(c.category, sizeof c.category, "%s", info.id);
-		c.police = info.police;
-		c.priority = info.priority;
+		if (!json_is_string(v) || !category_info(app, json_string_value(v), &info))
+			return refuse(e, 400, "invalid", "category is not a configured category",
+				      "category");
+		snprintf(c->category, sizeof c->category, "%s", info.id);
+		c->police = info.police;
+		c->priority = info.priority;
 	} else {
-		snprintf(c.category, sizeof c.category, "%s", cls.category);
-		c.police = cls.police;
-		c.priority = cls.priority;
+		snprintf(c->category, sizeof c->category, "%s", cls->category);
+		c->police = cls->police;
+		c->priority = cls->priority;
 	}
-	snprintf(r.category, sizeof r.category, "%s", c.category);
+	snprintf(r->category, sizeof r->category, "%s", c->category);
 
-	/* act: route and open or join */
-	c.lon = p.lon;
-	c.lat = p.lat;
-	r.lon = p.lon;
-	r.lat = p.lat;
-	snprintf(c.source, sizeof c.source, "%s", r.source);
-	c.created_at = now;
-	if (route_case(app, &c, route_code, now)) {
-		rc = SG_EINTERNAL;
+	/* act: route; the caller stores (open or join) */
+	c->lon = r->lon = p.lon;
+	c->lat = r->lat = p.lat;
+	snprintf(c->source, sizeof c->source, "%s", r->source);
+	c->created_at = now;
+	if (route_case(app, c, route_code, now))
+		return refuse(e, 500, "internal", "routing failed", NULL);
+	in->op.c = c;
+	in->op.r = r;
+	in->op.join_distance_m = app->join_distance_m;
+	in->op.join_window_s = app->join_window_s;
+	in->op.joinable = joinable;
+	in->op.joinable_ctx = app;
+	in->op.actor = s->name;
+	return 0;
+}
+
+int api_intake_report(struct app *app, struct api_session *s, json_t *obj,
+		      struct case_row *out_case, int64_t *report_id, bool *joined,
+		      struct intake_error *e)
+{
+	struct classify_result cls;
+	struct intake *in = malloc(sizeof *in);
+	int rc;
+
+	if (!in)
+		return refuse(e, 500, "internal", "out of memory", NULL);
+	if (!role_may_write_cases(s->role)) {
+		free(in);
+		return refuse(e, 403, "forbidden", "this role may not file reports", NULL);
+	}
+	if (intake_prepare(app, s, obj, NULL, in, &cls, e)) {
+		free(in);
+		return 1;
+	}
+	if ((rc = store_case_open(app->store, &in->op))) {
+		free(in);
+		return refuse(e, 500, "internal", sg_err_name(rc), NULL);
+	}
+	publish(app, in->op.joined ? FEED_CASE_UPDATED : FEED_CASE_CREATED, &in->c);
+	*out_case = in->c;
+	*report_id = in->r.id;
+	*joined = in->op.joined;
+	free(in);
+	return 0;
+}
+
+int api_reports_create(void *appv, struct http_req *req, struct http_resp *resp)
+{
+	struct app *app = appv;
+	struct api_session *s = req->session;
+	struct intake_error e;
+	struct intake *in = NULL;
+	struct classify_result cls;
+	json_t *body = NULL;
+	int rc = SG_OK;
+
+	if (!role_may_write_cases(s->role))
+		return http_error(resp, 403, "forbidden", "this role may not file reports", NULL);
+	if (api_body_object(req, resp, &body))
+		goto out;
+	if (!(in = malloc(sizeof *in))) {
+		rc = SG_ENOMEM;
 		goto out;
 	}
-	memset(&op, 0, sizeof op);
-	op.c = &c;
-	op.r = &r;
-	op.join_distance_m = app->join_distance_m;
-	op.join_window_s = app->join_window_s;
-	op.joinable = joinable;
-	op.joinable_ctx = app;
-	op.actor = s->name;
-	if ((rc = store_case_open(app->store, &op)))
+	if (intake_prepare(app, s, body, NULL, in, &cls, &e)) {
+		http_error(resp, e.status, e.code, e.message, e.field[0] ? e.field : NULL);
 		goto out;
-	publish(app, op.joined ? FEED_CASE_UPDATED : FEED_CASE_CREATED, &c);
+	}
+	if ((rc = store_case_open(app->store, &in->op)))
+		goto out;
+	publish(app, in->op.joined ? FEED_CASE_UPDATED : FEED_CASE_CREATED, &in->c);
 
 	sg_buf_puts(&resp->body, "{\"report\":");
-	write_report(&resp->body, &r, role_sees_personal_data(s->role));
+	write_report(&resp->body, &in->r, role_sees_personal_data(s->role));
 	sg_buf_printf(&resp->body, ",\"joined\":%s,\"classification\":{\"category\":",
-		      op.joined ? "true" : "false");
+		      in->op.joined ? "true" : "false");
 	sg_buf_json_str(&resp->body, cls.category);
 	sg_buf_printf(&resp->body, ",\"police\":%s,\"score\":%d,\"terms\":[",
 		      cls.police ? "true" : "false", cls.score);
@@ -508,11 +563,150 @@ int api_reports_create(void *appv, struct http_req *req, struct http_resp *resp)
 		sg_buf_json_str(&resp->body, cls.matches[i].term);
 	}
 	sg_buf_puts(&resp->body, "]},\"case\":");
-	write_case(app, &s->scope, &resp->body, &c);
+	write_case(app, &s->scope, &resp->body, &in->c);
 	sg_buf_putc(&resp->body, '}');
-	http_json(resp, op.joined ? 200 : 201);
+	http_json(resp, in->op.joined ? 200 : 201);
 out:
+	free(in);
 	json_decref(body);
+	return rc;
+}
+
+#define EVENTS_MAX_LINES 50000
+
+static void write_rejection(struct sg_buf *b, int *first, long line, const char *code,
+			    const char *message, const char *field)
+{
+	sg_buf_printf(b, "%s{\"line\":%ld,\"error\":{\"code\":", *first ? "" : ",", line);
+	sg_buf_json_str(b, code);
+	sg_buf_puts(b, ",\"message\":");
+	sg_buf_json_str(b, message);
+	if (field && *field) {
+		sg_buf_puts(b, ",\"field\":");
+		sg_buf_json_str(b, field);
+	}
+	sg_buf_puts(b, "}}");
+	*first = 0;
+}
+
+/*
+ * Bulk ingest: one event per line (NDJSON) for systems that send thousands a
+ * second. Every line is checked on its own; a malformed line is listed in
+ * "rejected" with its number (from 1) and never stops the others; the valid
+ * lines are stored together in one transaction, and the answer comes once
+ * they are durable. Event kinds: "report" (the members of POST
+ * /api/v1/reports).
+ */
+int api_events_ingest(void *appv, struct http_req *req, struct http_resp *resp)
+{
+	struct app *app = appv;
+	struct api_session *s = req->session;
+	const char *ctype = http_header(req, "Content-Type");
+	const char *p = req->body, *end = req->body + req->body_len;
+	struct intake *ins = NULL;
+	struct store_case_open **ops = NULL;
+	json_t **objs = NULL;
+	struct sg_buf rej;
+	size_t n = 0, alloc = 0;
+	long line = 0;
+	int first = 1, rc = SG_OK;
+
+	if (!role_may_write_cases(s->role))
+		return http_error(resp, 403, "forbidden", "this role may not ingest events", NULL);
+	if (!ctype || (strncmp(ctype, "application/x-ndjson", 20) != 0 &&
+		       strncmp(ctype, "application/ndjson", 18) != 0))
+		return http_error(resp, 415, "unsupported_media_type",
+				  "send application/x-ndjson: one JSON event per line", "Content-Type");
+	sg_buf_init(&rej, 0);
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *next = nl ? nl + 1 : end;
+		size_t len = (size_t)((nl ? nl : end) - p);
+		struct classify_result cls;
+		struct intake_error e;
+		json_error_t jerr;
+		json_t *obj, *kind;
+
+		line++;
+		if (line > EVENTS_MAX_LINES) {
+			http_error(resp, 413, "too_large", "at most 50000 lines per request", "body");
+			goto out;
+		}
+		if (len && p[len - 1] == '\r')
+			len--;
+		if (len == 0) {
+			p = next;
+			continue;
+		}
+		obj = json_loadb(p, len, JSON_REJECT_DUPLICATES, &jerr);
+		p = next;
+		if (!obj) {
+			char msg[200];
+			snprintf(msg, sizeof msg, "invalid JSON at column %d: %.120s", jerr.column,
+				 jerr.text);
+			write_rejection(&rej, &first, line, "invalid_json", msg, "line");
+			continue;
+		}
+		kind = json_object_get(obj, "kind");
+		if (!json_is_object(obj) || !json_is_string(kind) ||
+		    strcmp(json_string_value(kind), "report") != 0) {
+			write_rejection(&rej, &first, line, "invalid",
+					"each line must be an object with \"kind\":\"report\"", "kind");
+			json_decref(obj);
+			continue;
+		}
+		if (n == alloc) {
+			size_t na = alloc ? alloc * 2 : 64;
+			struct intake *ni = realloc(ins, na * sizeof *ni);
+			json_t **no;
+			if (!ni) {
+				json_decref(obj);
+				rc = SG_ENOMEM;
+				goto out;
+			}
+			ins = ni;
+			if (!(no = realloc(objs, na * sizeof *no))) {
+				json_decref(obj);
+				rc = SG_ENOMEM;
+				goto out;
+			}
+			objs = no;
+			alloc = na;
+		}
+		if (intake_prepare(app, s, obj, "kind", &ins[n], &cls, &e)) {
+			write_rejection(&rej, &first, line, e.code, e.message, e.field);
+			json_decref(obj);
+			continue;
+		}
+		objs[n++] = obj;
+	}
+	if (n) {
+		if (!(ops = malloc(n * sizeof *ops))) {
+			rc = SG_ENOMEM;
+			goto out;
+		}
+		/* The intake array no longer moves: point each op at its own case and report. */
+		for (size_t i = 0; i < n; i++) {
+			ins[i].op.c = &ins[i].c;
+			ins[i].op.r = &ins[i].r;
+			ops[i] = &ins[i].op;
+		}
+		if ((rc = store_case_open_many(app->store, ops, n)))
+			goto out;
+		for (size_t i = 0; i < n; i++)
+			publish(app, ins[i].op.joined ? FEED_CASE_UPDATED : FEED_CASE_CREATED,
+				&ins[i].c);
+	}
+	sg_buf_printf(&resp->body, "{\"accepted\":%zu,\"rejected\":[%s]}", n,
+		      rej.data ? rej.data : "");
+	http_json(resp, 200);
+out:
+	for (size_t i = 0; i < n; i++)
+		json_decref(objs[i]);
+	free(objs);
+	free(ins);
+	free(ops);
+	sg_buf_release(&rej);
 	return rc;
 }
 

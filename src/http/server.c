@@ -215,6 +215,23 @@ static void dispatch(struct http_server *s, struct http_req *req, struct http_re
 		http_error(resp, 404, "not_found", "no such resource", NULL);
 }
 
+/* The body cap for a request: larger for the bulk-ingest routes. */
+static size_t body_cap(struct http_server *s, const char *url, const char *method)
+{
+	struct http_req probe;
+	char scratch[512];
+
+	memset(&probe, 0, sizeof probe);
+	for (size_t i = 0; i < s->cfg.nroutes; i++) {
+		const struct http_route *rt = &s->cfg.routes[i];
+		if ((rt->flags & HTTP_ROUTE_BULK) && strcmp(rt->method, method) == 0 &&
+		    route_match(rt->pattern, url, &probe, scratch, sizeof scratch))
+			return s->cfg.max_bulk_body > s->cfg.max_body ? s->cfg.max_bulk_body
+								       : s->cfg.max_body;
+	}
+	return s->cfg.max_body;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload,
 				  size_t *upload_size, void **con_cls)
@@ -230,7 +247,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		p = calloc(1, sizeof *p);
 		if (!p)
 			return MHD_NO;
-		sg_buf_init(&p->body, s->cfg.max_body);
+		sg_buf_init(&p->body, body_cap(s, url, method));
 		clock_gettime(CLOCK_MONOTONIC, &p->started);
 		*con_cls = p;
 		return MHD_YES;
@@ -253,7 +270,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (p->too_big) {
 		char msg[96];
 		snprintf(msg, sizeof msg, "request body exceeds the limit of %zu bytes",
-			 s->cfg.max_body);
+			 p->body.cap);
 		http_error(&resp, 413, "too_large", msg, "body");
 		route = s->cfg.nroutes;
 	} else {

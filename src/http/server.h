@@ -50,6 +50,7 @@ typedef int (*http_handler_fn)(void *app, struct http_req *req, struct http_resp
 
 enum http_route_flags {
 	HTTP_ROUTE_PUBLIC = 1 << 0, /* no token needed */
+	HTTP_ROUTE_BULK = 1 << 1,   /* bodies up to max_bulk_body (batch ingest) */
 };
 
 struct http_route {
@@ -72,6 +73,7 @@ struct http_server_config {
 	uint16_t port;         /* 0: any free port (see http_server_port) */
 	unsigned threads;
 	size_t max_body;       /* bytes; larger bodies get 413 */
+	size_t max_bulk_body;  /* the same for HTTP_ROUTE_BULK routes */
 	const struct http_route *routes;
 	size_t nroutes;
 	http_auth_fn authenticate;

@@ -239,6 +239,28 @@ int store_case_open(struct store *s, struct store_case_open *op)
 	return store__submit(s, case_open_cmd, op);
 }
 
+struct open_many {
+	struct store_case_open **ops;
+	size_t n;
+};
+
+static int open_many_cmd(sqlite3 *db, void *arg)
+{
+	struct open_many *m = arg;
+	int rc = SG_OK;
+
+	/* In order, so that a later line can join a case an earlier one opened. */
+	for (size_t i = 0; !rc && i < m->n; i++)
+		rc = case_open_cmd(db, m->ops[i]);
+	return rc;
+}
+
+int store_case_open_many(struct store *s, struct store_case_open **ops, size_t n)
+{
+	struct open_many m = { ops, n };
+	return store__submit(s, open_many_cmd, &m);
+}
+
 int store_case_get(struct store *s, int64_t id, struct case_row *out)
 {
 	sqlite3 *db = store__read_begin(s);

@@ -138,6 +138,8 @@ struct store_case_open {
  * transaction, with its history line.
  */
 int store_case_open(struct store *s, struct store_case_open *op);
+/* The same for n reports in one transaction, in order: all stored, or none. */
+int store_case_open_many(struct store *s, struct store_case_open **ops, size_t n);
 /* Reads a case. SG_ENOTFOUND if none. */
 int store_case_get(struct store *s, int64_t id, struct case_row *out);
 
