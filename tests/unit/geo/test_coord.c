@@ -18,6 +18,8 @@ struct ref_row {
 	struct geo_point in, wgs_to_gcj, gcj_to_wgs, gcj_to_bd, bd_to_gcj;
 };
 
+/* One row per point: clang-format would put one number per line. */
+/* clang-format off */
 static const struct ref_row ref_rows[] = {
 	{ {120.6285, 31.3237}, {120.632687651441, 31.321540827960}, {120.624316784477, 31.325863114657}, {120.634996353949, 31.329729360961}, {120.622040539709, 31.317553419627} },
 	{ {120.5853, 31.299}, {120.589477430904, 31.296815341935}, {120.581118081693, 31.301181107419}, {120.591715321250, 31.305255309293}, {120.578860862164, 31.292844121395} },
@@ -30,10 +32,11 @@ static const struct ref_row ref_rows[] = {
 	{ {119.95, 30.75}, {119.954612080212, 30.747556498931}, {119.945394155016, 30.752451361758}, {119.956599263978, 30.755693327140}, {119.943390886447, 30.744349082086} },
 	{ {121.39, 32.05}, {121.394720270110, 32.048187886638}, {121.385282985723, 32.051815436994}, {121.396592936618, 32.055687172169}, {121.383401456717, 32.044356991245} },
 };
+/* clang-format on */
 
 #define NREF (sizeof(ref_rows) / sizeof(ref_rows[0]))
 
-/* 1e-6 degrees is about 11 cm; 1 cm is about 9e-8 degrees of latitude in Suzhou. */
+/* Tolerances in metres read better than in degrees (1 cm is about 9e-8 degrees here). */
 static double dist_m(struct geo_point a, struct geo_point b)
 {
 	return geo_distance_m(a, b);
@@ -71,7 +74,8 @@ static void test_inverses_agree_with_gcoord_to_its_precision(void)
 		struct geo_point g = geo_bd09_to_gcj02(ref_rows[i].in);
 		CHECK(dist_m(g, ref_rows[i].bd_to_gcj) < 0.25);
 		/* And ours really is the better inverse: forward reproduces the input. */
-		CHECK(dist_m(geo_wgs84_to_gcj02(w), ref_rows[i].in) <= dist_m(geo_wgs84_to_gcj02(ref_rows[i].gcj_to_wgs), ref_rows[i].in) + 1e-6);
+		CHECK(dist_m(geo_wgs84_to_gcj02(w), ref_rows[i].in) <=
+		      dist_m(geo_wgs84_to_gcj02(ref_rows[i].gcj_to_wgs), ref_rows[i].in) + 1e-6);
 		CHECK(dist_m(geo_gcj02_to_bd09(g), ref_rows[i].in) < 0.001);
 	}
 }
@@ -91,7 +95,7 @@ static void test_wgs_gcj_round_trip_under_1cm_over_suzhou(void)
 {
 	double worst = 0.0, worst_bd = 0.0;
 	for (int i = 0; i < 10000; i++) {
-		struct geo_point p = { 119.9 + 1.5 * rng_unit(), 30.7 + 1.4 * rng_unit() };
+		struct geo_point p = {119.9 + 1.5 * rng_unit(), 30.7 + 1.4 * rng_unit()};
 		struct geo_point back = geo_gcj02_to_wgs84(geo_wgs84_to_gcj02(p));
 		double d = dist_m(p, back);
 		if (d > worst)
@@ -112,8 +116,8 @@ static void test_bd_round_trip_both_ways_under_1cm(void)
 		struct geo_point p = ref_rows[i].in;
 		CHECK(dist_m(geo_gcj02_to_bd09(geo_bd09_to_gcj02(p)), p) < 0.01);
 		CHECK(dist_m(geo_bd09_to_gcj02(geo_gcj02_to_bd09(p)), p) < 0.01);
-		struct geo_point w = geo_crs_convert(GEO_CRS_BD09, GEO_CRS_WGS84,
-						     geo_crs_convert(GEO_CRS_WGS84, GEO_CRS_BD09, p));
+		struct geo_point w = geo_crs_convert(
+		    GEO_CRS_BD09, GEO_CRS_WGS84, geo_crs_convert(GEO_CRS_WGS84, GEO_CRS_BD09, p));
 		CHECK(dist_m(w, p) < 0.01);
 	}
 }
@@ -134,12 +138,12 @@ static void test_crs_convert_composes_the_pairwise_transforms(void)
 static void test_out_of_china_points_are_not_shifted(void)
 {
 	static const struct geo_point outside[] = {
-		{ 139.6917, 35.6895 },  /* Tokyo */
-		{ 2.3522, 48.8566 },    /* Paris */
-		{ 120.0, 0.5 },         /* south of the rectangle */
-		{ 137.9, 40.0 },        /* east of it */
-		{ 72.0, 30.0 },         /* west of it */
-		{ 100.0, 56.0 },        /* north of it */
+	    {139.6917, 35.6895}, /* Tokyo */
+	    {2.3522, 48.8566},	 /* Paris */
+	    {120.0, 0.5},	 /* south of the rectangle */
+	    {137.9, 40.0},	 /* east of it */
+	    {72.0, 30.0},	 /* west of it */
+	    {100.0, 56.0},	 /* north of it */
 	};
 	for (size_t i = 0; i < sizeof(outside) / sizeof(outside[0]); i++) {
 		struct geo_point p = outside[i];
@@ -151,8 +155,8 @@ static void test_out_of_china_points_are_not_shifted(void)
 	}
 	CHECK(!geo_out_of_china(ref_rows[0].in));
 	/* The rectangle's edges count as inside, as the providers test it. */
-	CHECK(!geo_out_of_china((struct geo_point){ 72.004, 0.8293 }));
-	CHECK(!geo_out_of_china((struct geo_point){ 137.8347, 55.8271 }));
+	CHECK(!geo_out_of_china((struct geo_point){72.004, 0.8293}));
+	CHECK(!geo_out_of_china((struct geo_point){137.8347, 55.8271}));
 }
 
 static void test_crs_parse_accepts_names_in_any_case_and_refuses_others(void)
@@ -165,7 +169,8 @@ static void test_crs_parse_accepts_names_in_any_case_and_refuses_others(void)
 	CHECK_EQ_INT(geo_crs_parse("Bd09", &c), SG_OK);
 	CHECK_EQ_INT(c, GEO_CRS_BD09);
 
-	static const char *const bad[] = { "", "wgs", "wgs84 ", "gcj-02", "epsg:4326", "bd09mc", "bd0" };
+	static const char *const bad[] = {"",	       "wgs",	 "wgs84 ", "gcj-02",
+					  "epsg:4326", "bd09mc", "bd0"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		c = GEO_CRS_GCJ02;
 		CHECK_EQ_INT(geo_crs_parse(bad[i], &c), SG_EINVAL);
@@ -183,13 +188,17 @@ static void test_distance_is_haversine_on_the_mean_radius(void)
 {
 	/* One degree of arc on a 6371008.8 m sphere. */
 	double one_deg = 6371008.8 * M_PI / 180.0;
-	CHECK_NEAR(geo_distance_m((struct geo_point){ 120, 31 }, (struct geo_point){ 120, 32 }), one_deg, 1e-6);
-	CHECK_NEAR(geo_distance_m((struct geo_point){ 0, 0 }, (struct geo_point){ 1, 0 }), one_deg, 1e-6);
+	CHECK_NEAR(geo_distance_m((struct geo_point){120, 31}, (struct geo_point){120, 32}),
+		   one_deg, 1e-6);
+	CHECK_NEAR(geo_distance_m((struct geo_point){0, 0}, (struct geo_point){1, 0}), one_deg,
+		   1e-6);
 	/* Along a parallel at 60 degrees a short hop is half as long. */
-	CHECK_NEAR(geo_distance_m((struct geo_point){ 0, 60 }, (struct geo_point){ 0.001, 60 }), one_deg * 0.0005, 1e-3);
+	CHECK_NEAR(geo_distance_m((struct geo_point){0, 60}, (struct geo_point){0.001, 60}),
+		   one_deg * 0.0005, 1e-3);
 	CHECK_NEAR(geo_distance_m(ref_rows[0].in, ref_rows[0].in), 0.0, 0.0);
 	/* Antipodes: half the circumference, no NaN from rounding. */
-	CHECK_NEAR(geo_distance_m((struct geo_point){ 0, 0 }, (struct geo_point){ 180, 0 }), 6371008.8 * M_PI, 1e-6);
+	CHECK_NEAR(geo_distance_m((struct geo_point){0, 0}, (struct geo_point){180, 0}),
+		   6371008.8 * M_PI, 1e-6);
 }
 
 int main(void)

@@ -90,7 +90,7 @@ static void test_builder_keeps_an_already_closed_ring_as_is(void)
 	geo_mpoly_init(&m);
 	CHECK_EQ_INT(geo_mpoly_begin_polygon(&m), SG_OK);
 	CHECK_EQ_INT(geo_mpoly_begin_ring(&m), SG_OK);
-	double xy[][2] = { { 0, 0 }, { 1, 0 }, { 1, 1 }, { 0, 0 } };
+	double xy[][2] = {{0, 0}, {1, 0}, {1, 1}, {0, 0}};
 	for (int i = 0; i < 4; i++)
 		CHECK_EQ_INT(geo_mpoly_add_point(&m, xy[i][0], xy[i][1]), SG_OK);
 	CHECK_EQ_INT(geo_mpoly_finish(&m), SG_OK);
@@ -251,30 +251,30 @@ static void test_contains_interior_hole_and_second_polygon(void)
 {
 	struct geo_mpoly m;
 	make_two_with_hole(&m);
-	CHECK(geo_mpoly_contains(&m, (struct geo_point){ 1, 1 }));
-	CHECK(geo_mpoly_contains(&m, (struct geo_point){ 9.5, 3 }));
-	CHECK(!geo_mpoly_contains(&m, (struct geo_point){ 5, 5 }));  /* in the hole */
-	CHECK(geo_mpoly_contains(&m, (struct geo_point){ 25, 5 })); /* second polygon */
-	CHECK(!geo_mpoly_contains(&m, (struct geo_point){ 15, 5 }));
-	CHECK(!geo_mpoly_contains(&m, (struct geo_point){ -1, 5 }));
-	CHECK(!geo_mpoly_contains(&m, (struct geo_point){ 5, 11 }));
-	CHECK(!geo_mpoly_contains(&m, (struct geo_point){ NAN, 5 }));
+	CHECK(geo_mpoly_contains(&m, (struct geo_point){1, 1}));
+	CHECK(geo_mpoly_contains(&m, (struct geo_point){9.5, 3}));
+	CHECK(!geo_mpoly_contains(&m, (struct geo_point){5, 5})); /* in the hole */
+	CHECK(geo_mpoly_contains(&m, (struct geo_point){25, 5})); /* second polygon */
+	CHECK(!geo_mpoly_contains(&m, (struct geo_point){15, 5}));
+	CHECK(!geo_mpoly_contains(&m, (struct geo_point){-1, 5}));
+	CHECK(!geo_mpoly_contains(&m, (struct geo_point){5, 11}));
+	CHECK(!geo_mpoly_contains(&m, (struct geo_point){NAN, 5}));
 	geo_mpoly_release(&m);
-	CHECK(!geo_mpoly_contains(&m, (struct geo_point){ 1, 1 })); /* empty */
+	CHECK(!geo_mpoly_contains(&m, (struct geo_point){1, 1})); /* empty */
 }
 
 static void test_contains_boundary_is_half_open_west_and_south_inclusive(void)
 {
 	struct geo_mpoly m;
 	make_rect(&m, 0, 0, 10, 10);
-	CHECK(geo_mpoly_contains(&m, (struct geo_point){ 0, 5 }));   /* west edge: in */
-	CHECK(!geo_mpoly_contains(&m, (struct geo_point){ 10, 5 })); /* east edge: out */
-	CHECK(geo_mpoly_contains(&m, (struct geo_point){ 5, 0 }));   /* south edge: in */
-	CHECK(!geo_mpoly_contains(&m, (struct geo_point){ 5, 10 })); /* north edge: out */
-	CHECK(geo_mpoly_contains(&m, (struct geo_point){ 0, 0 }));   /* south-west corner only */
-	CHECK(!geo_mpoly_contains(&m, (struct geo_point){ 10, 0 }));
-	CHECK(!geo_mpoly_contains(&m, (struct geo_point){ 0, 10 }));
-	CHECK(!geo_mpoly_contains(&m, (struct geo_point){ 10, 10 }));
+	CHECK(geo_mpoly_contains(&m, (struct geo_point){0, 5}));   /* west edge: in */
+	CHECK(!geo_mpoly_contains(&m, (struct geo_point){10, 5})); /* east edge: out */
+	CHECK(geo_mpoly_contains(&m, (struct geo_point){5, 0}));   /* south edge: in */
+	CHECK(!geo_mpoly_contains(&m, (struct geo_point){5, 10})); /* north edge: out */
+	CHECK(geo_mpoly_contains(&m, (struct geo_point){0, 0}));   /* south-west corner only */
+	CHECK(!geo_mpoly_contains(&m, (struct geo_point){10, 0}));
+	CHECK(!geo_mpoly_contains(&m, (struct geo_point){0, 10}));
+	CHECK(!geo_mpoly_contains(&m, (struct geo_point){10, 10}));
 	geo_mpoly_release(&m);
 }
 
@@ -301,8 +301,9 @@ static double rng_unit(void)
 static void test_contains_point_on_shared_sloped_edge_is_in_exactly_one(void)
 {
 	struct geo_mpoly lower, upper;
-	struct geo_point a = { 120.3141592653589, 31.2718281828459 }, b = { 120.7777777777777, 31.9123456789012 };
-	struct geo_point c = { b.lon, a.lat }, d = { a.lon, b.lat };
+	struct geo_point a = {120.3141592653589, 31.2718281828459},
+			 b = {120.7777777777777, 31.9123456789012};
+	struct geo_point c = {b.lon, a.lat}, d = {a.lon, b.lat};
 	geo_mpoly_init(&lower);
 	geo_mpoly_init(&upper);
 	CHECK_EQ_INT(geo_mpoly_begin_polygon(&lower), SG_OK);
@@ -320,7 +321,7 @@ static void test_contains_point_on_shared_sloped_edge_is_in_exactly_one(void)
 	int bad = 0;
 	for (int i = 0; i < 20000; i++) {
 		double t = rng_unit();
-		struct geo_point p = { a.lon + t * (b.lon - a.lon), a.lat + t * (b.lat - a.lat) };
+		struct geo_point p = {a.lon + t * (b.lon - a.lon), a.lat + t * (b.lat - a.lat)};
 		if (i % 4 == 1)
 			p.lon = nextafter(p.lon, 0);
 		if (i % 4 == 2)
@@ -357,13 +358,14 @@ static void test_orient2d_sign_is_exact_on_nearly_collinear_points(void)
 		int64_t cy = ay + k * dy + (int64_t)(rng_next() % 3) - 1;
 		__int128 det = (__int128)(ax - cx) * (by - cy) - (__int128)(ay - cy) * (bx - cx);
 		int want = det > 0 ? 1 : det < 0 ? -1 : 0;
-		struct geo_point a = { (double)ax * unit + 100.0, (double)ay * unit + 30.0 };
-		struct geo_point b = { (double)bx * unit + 100.0, (double)by * unit + 30.0 };
-		struct geo_point c = { (double)cx * unit + 100.0, (double)cy * unit + 30.0 };
+		struct geo_point a = {(double)ax * unit + 100.0, (double)ay * unit + 30.0};
+		struct geo_point b = {(double)bx * unit + 100.0, (double)by * unit + 30.0};
+		struct geo_point c = {(double)cx * unit + 100.0, (double)cy * unit + 30.0};
 		/* Exact: |values| < 2^42 units of 2^-40, plus 100, fit a double's 53 bits. */
 		wrong += geo_orient2d_sign(a, b, c) != want;
 		zero += want == 0;
-		double naive = (a.lon - c.lon) * (b.lat - c.lat) - (a.lat - c.lat) * (b.lon - c.lon);
+		double naive =
+		    (a.lon - c.lon) * (b.lat - c.lat) - (a.lat - c.lat) * (b.lon - c.lon);
 		naive_wrong += (naive > 0 ? 1 : naive < 0 ? -1 : 0) != want;
 	}
 	CHECK_EQ_INT(wrong, 0);
@@ -376,28 +378,32 @@ static void test_orient2d_sign_is_exact_on_nearly_collinear_points(void)
 	 * differences round, plain doubles get many signs wrong; the reference
 	 * is exact in units of 2^-53.
 	 */
-	struct geo_point q = { 12, 12 }, r = { 24, 24 };
+	struct geo_point q = {12, 12}, r = {24, 24};
 	for (int i = 0; i < 256; i++) {
 		for (int j = 0; j < 256; j++) {
-			struct geo_point p = { 0.5 + i * 0x1p-53, 0.5 + j * 0x1p-53 };
+			struct geo_point p = {0.5 + i * 0x1p-53, 0.5 + j * 0x1p-53};
 			__int128 px = (int64_t)ldexp(p.lon, 53), py = (int64_t)ldexp(p.lat, 53);
 			__int128 qx = (int64_t)ldexp(q.lon, 53), qy = (int64_t)ldexp(q.lat, 53);
 			__int128 rx = (int64_t)ldexp(r.lon, 53), ry = (int64_t)ldexp(r.lat, 53);
 			__int128 det = (qx - px) * (ry - py) - (qy - py) * (rx - px);
 			int want = det > 0 ? 1 : det < 0 ? -1 : 0;
 			wrong += geo_orient2d_sign(q, r, p) != want;
-			double naive = (q.lon - p.lon) * (r.lat - p.lat) - (q.lat - p.lat) * (r.lon - p.lon);
+			double naive =
+			    (q.lon - p.lon) * (r.lat - p.lat) - (q.lat - p.lat) * (r.lon - p.lon);
 			naive_wrong += (naive > 0 ? 1 : naive < 0 ? -1 : 0) != want;
 		}
 	}
 	CHECK_EQ_INT(wrong, 0);
 	CHECK(naive_wrong > 1000); /* the cases are hard: plain doubles fail many */
-	CHECK_EQ_INT(geo_orient2d_sign((struct geo_point){ 0, 0 }, (struct geo_point){ 1, 0 },
-				       (struct geo_point){ 0, 1 }), 1);
-	CHECK_EQ_INT(geo_orient2d_sign((struct geo_point){ 0, 0 }, (struct geo_point){ 1, 0 },
-				       (struct geo_point){ 0, -1 }), -1);
-	CHECK_EQ_INT(geo_orient2d_sign((struct geo_point){ 0, 0 }, (struct geo_point){ 1, 1 },
-				       (struct geo_point){ 3, 3 }), 0);
+	CHECK_EQ_INT(geo_orient2d_sign((struct geo_point){0, 0}, (struct geo_point){1, 0},
+				       (struct geo_point){0, 1}),
+		     1);
+	CHECK_EQ_INT(geo_orient2d_sign((struct geo_point){0, 0}, (struct geo_point){1, 0},
+				       (struct geo_point){0, -1}),
+		     -1);
+	CHECK_EQ_INT(geo_orient2d_sign((struct geo_point){0, 0}, (struct geo_point){1, 1},
+				       (struct geo_point){3, 3}),
+		     0);
 }
 
 /* ---- WKB ---- */
@@ -475,7 +481,7 @@ static void w_triangle_polygon(struct wkb_w *w)
 	w_u32(w, 3);
 	w_u32(w, 1);
 	w_u32(w, 4);
-	double xy[] = { 120, 31, 121, 31, 120.5, 32, 120, 31 };
+	double xy[] = {120, 31, 121, 31, 120.5, 32, 120, 31};
 	for (int i = 0; i < 8; i++)
 		w_f64(w, xy[i]);
 }
@@ -485,7 +491,7 @@ static void test_wkb_decodes_polygon_in_both_byte_orders(void)
 	struct geo_mpoly m;
 	geo_mpoly_init(&m);
 	for (int big = 0; big < 2; big++) {
-		struct wkb_w w = { .big = big };
+		struct wkb_w w = {.big = big};
 		w_triangle_polygon(&w);
 		CHECK_EQ_INT(geo_mpoly_from_wkb(w.b, w.n, &m), SG_OK);
 		CHECK_EQ_INT(m.npolys, 1);
@@ -493,7 +499,7 @@ static void test_wkb_decodes_polygon_in_both_byte_orders(void)
 		CHECK(m.pts[2].lon == 120.5 && m.pts[2].lat == 32);
 	}
 	/* A big-endian MultiPolygon whose member is little-endian: each carries its own order. */
-	struct wkb_w w = { .big = true };
+	struct wkb_w w = {.big = true};
 	w_u8(&w, 0);
 	w_u32(&w, 6);
 	w_u32(&w, 2);
@@ -541,29 +547,29 @@ static void test_wkb_refuses_malformed_input(void)
 	struct wkb_w w;
 
 	/* Byte order mark neither 0 nor 1. */
-	w = (struct wkb_w){ 0 };
+	w = (struct wkb_w){0};
 	w_triangle_polygon(&w);
 	w.b[0] = 2;
 	check_wkb_refused(w.b, w.n);
 
 	/* Point, collection, Polygon Z (1003) and EWKB-with-SRID types. */
-	uint32_t types[] = { 1, 7, 1003, 0x20000003u, 0x80000003u };
+	uint32_t types[] = {1, 7, 1003, 0x20000003u, 0x80000003u};
 	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
-		w = (struct wkb_w){ 0 };
+		w = (struct wkb_w){0};
 		w_triangle_polygon(&w);
-		memcpy(w.b + 1, &(uint32_t){ 0 }, 4);
+		memcpy(w.b + 1, &(uint32_t){0}, 4);
 		for (int k = 0; k < 4; k++)
 			w.b[1 + k] = (unsigned char)(types[i] >> (8 * k));
 		check_wkb_refused(w.b, w.n);
 	}
 
 	/* Ring and point counts far beyond the bytes present. */
-	w = (struct wkb_w){ 0 };
+	w = (struct wkb_w){0};
 	w_u8(&w, 1);
 	w_u32(&w, 3);
 	w_u32(&w, 0xffffffffu);
 	check_wkb_refused(w.b, w.n);
-	w = (struct wkb_w){ 0 };
+	w = (struct wkb_w){0};
 	w_u8(&w, 1);
 	w_u32(&w, 3);
 	w_u32(&w, 1);
@@ -571,44 +577,44 @@ static void test_wkb_refuses_malformed_input(void)
 	w_f64(&w, 1);
 	w_f64(&w, 2);
 	check_wkb_refused(w.b, w.n);
-	w = (struct wkb_w){ 0 };
+	w = (struct wkb_w){0};
 	w_u8(&w, 1);
 	w_u32(&w, 6);
 	w_u32(&w, 0x7fffffffu);
 	check_wkb_refused(w.b, w.n);
 
 	/* Three points: too few for a ring. */
-	w = (struct wkb_w){ 0 };
+	w = (struct wkb_w){0};
 	w_u8(&w, 1);
 	w_u32(&w, 3);
 	w_u32(&w, 1);
 	w_u32(&w, 3);
-	double tri[] = { 0, 0, 1, 0, 0, 0 };
+	double tri[] = {0, 0, 1, 0, 0, 0};
 	for (int i = 0; i < 6; i++)
 		w_f64(&w, tri[i]);
 	check_wkb_refused(w.b, w.n);
 
 	/* A ring that does not close. */
-	w = (struct wkb_w){ 0 };
+	w = (struct wkb_w){0};
 	w_triangle_polygon(&w);
 	memset(w.b + w.n - 8, 0, 8); /* last latitude 31 -> 0 */
 	check_wkb_refused(w.b, w.n);
 
 	/* NaN coordinate. */
-	w = (struct wkb_w){ 0 };
+	w = (struct wkb_w){0};
 	w_triangle_polygon(&w);
 	double nan = NAN;
 	memcpy(w.b + 13 + 16, &nan, 8);
 	check_wkb_refused(w.b, w.n);
 
 	/* Trailing garbage after a complete geometry. */
-	w = (struct wkb_w){ 0 };
+	w = (struct wkb_w){0};
 	w_triangle_polygon(&w);
 	w_u8(&w, 0);
 	check_wkb_refused(w.b, w.n);
 
 	/* A MultiPolygon whose member is not a Polygon. */
-	w = (struct wkb_w){ 0 };
+	w = (struct wkb_w){0};
 	w_u8(&w, 1);
 	w_u32(&w, 6);
 	w_u32(&w, 1);
