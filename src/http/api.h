@@ -114,6 +114,16 @@ struct intake_error {
 };
 
 /*
+ * Ingest, locate and match only, storing nothing: validates a report object
+ * as api_intake_report does and fills the case it would open (classification
+ * in *cls). skip names one extra member to accept ("kind" for NDJSON) or
+ * NULL. For previews and for the parsers' fuzz targets.
+ */
+int api_intake_check(struct app *app, struct api_session *s, json_t *obj, const char *skip,
+		     struct case_row *out_case, struct classify_result *cls,
+		     struct intake_error *e);
+
+/*
  * The whole pipeline for one report given as a JSON object with the members
  * of POST /api/v1/reports (source, text, lon, lat, crs, reported_at, caller,
  * category): validate, locate, classify, route, store (open or join a case),

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "base/err.h"
+#include "base/lines.h"
 #include "base/log.h"
 #include "geo/coord.h"
 #include "http/sse.h"
@@ -494,6 +495,23 @@ static int intake_prepare(struct app *app, struct api_session *s, json_t *obj, c
 	return 0;
 }
 
+int api_intake_check(struct app *app, struct api_session *s, json_t *obj, const char *skip,
+		     struct case_row *out_case, struct classify_result *cls,
+		     struct intake_error *e)
+{
+	struct intake *in = malloc(sizeof *in);
+
+	if (!in)
+		return refuse(e, 500, "internal", "out of memory", NULL);
+	if (intake_prepare(app, s, obj, skip, in, cls, e)) {
+		free(in);
+		return 1;
+	}
+	*out_case = in->c;
+	free(in);
+	return 0;
+}
+
 int api_intake_report(struct app *app, struct api_session *s, json_t *obj,
 		      struct case_row *out_case, int64_t *report_id, bool *joined,
 		      struct intake_error *e)
@@ -618,28 +636,24 @@ int api_events_ingest(void *appv, struct http_req *req, struct http_resp *resp)
 		return http_error(resp, 415, "unsupported_media_type",
 				  "send application/x-ndjson: one JSON event per line", "Content-Type");
 	sg_buf_init(&rej, 0);
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *next = nl ? nl + 1 : end;
-		size_t len = (size_t)((nl ? nl : end) - p);
+	for (;;) {
+		size_t len;
+		const char *text = sg_next_line(&p, end, &len);
 		struct classify_result cls;
 		struct intake_error e;
 		json_error_t jerr;
 		json_t *obj, *kind;
 
+		if (!text)
+			break;
 		line++;
 		if (line > EVENTS_MAX_LINES) {
 			http_error(resp, 413, "too_large", "at most 50000 lines per request", "body");
 			goto out;
 		}
-		if (len && p[len - 1] == '\r')
-			len--;
-		if (len == 0) {
-			p = next;
+		if (len == 0)
 			continue;
-		}
-		obj = json_loadb(p, len, JSON_REJECT_DUPLICATES, &jerr);
-		p = next;
+		obj = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 		if (!obj) {
 			char msg[200];
 			snprintf(msg, sizeof msg, "invalid JSON at column %d: %.120s", jerr.column,
