@@ -40,6 +40,7 @@ const struct http_route api_routes[] = {
 	{ "GET", "/api/v1/categories", api_categories, 0 },
 	{ "GET", "/api/v1/stream", api_stream, 0 },
 	{ "POST", "/api/v1/admin/clock", api_admin_clock, 0 },
+	{ "GET", "/api/v1/stats", api_stats, 0 },
 };
 const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];
 

@@ -158,5 +158,6 @@ int api_case_divert(void *app, struct http_req *req, struct http_resp *resp);
 int api_categories(void *app, struct http_req *req, struct http_resp *resp);
 int api_stream(void *app, struct http_req *req, struct http_resp *resp);
 int api_admin_clock(void *app, struct http_req *req, struct http_resp *resp);
+int api_stats(void *app, struct http_req *req, struct http_resp *resp);
 
 #endif

@@ -229,6 +229,8 @@ static int case_open_cmd(sqlite3 *db, void *arg)
 	op->r->case_id = c->id;
 	if ((rc = report_insert(db, op->r)))
 		return rc;
+	if ((rc = store__stats_case_count(db, c, c->police, 1)))
+		return rc;
 	snprintf(note, sizeof note, "opened from report %lld (%s)", (long long)op->r->id,
 		 op->r->source);
 	return history_add(db, c->id, c->created_at, op->actor, NULL, c->status, note);
@@ -300,6 +302,15 @@ static int change_cmd(sqlite3 *db, void *arg)
 	sqlite3_bind_int64(st, 8, ch->id);
 	rc = store__rc(sqlite3_step(st));
 	sqlite3_finalize(st);
+	/* Diversion moves the case between police and non-police in the counters too. */
+	if (!rc && ch->set_police >= 0 && (ch->set_police != 0) != cur.police) {
+		rc = store__stats_case_count(db, &cur, cur.police, -1);
+		if (!rc)
+			rc = store__stats_case_count(db, &cur, ch->set_police != 0, 1);
+	}
+	if (!rc && ch->to_status && strcmp(ch->to_status, "resolved") == 0 &&
+	    strcmp(cur.status, "resolved") != 0)
+		rc = store__stats_case_resolved(db, &cur, ch->at);
 	if (!rc)
 		rc = history_add(db, ch->id, ch->at, ch->actor, cur.status,
 				 ch->to_status ? ch->to_status : cur.status, ch->note);

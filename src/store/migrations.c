@@ -97,7 +97,21 @@ const char *const store__migrations[] = {
 	"  actor TEXT,"
 	"  from_status TEXT, to_status TEXT NOT NULL,"
 	"  note TEXT);"
-	"CREATE INDEX case_history_case ON case_history(case_id, id);",
+	"CREATE INDEX case_history_case ON case_history(case_id, id);"
+	/*
+	 * Statistics kept in the same transaction as the change that moves them:
+	 * cases opened per local day (UTC+8) × area (its grid, station, district
+	 * and city) × category × source × police flag; resolutions with their
+	 * total time to resolve.
+	 */
+	"CREATE TABLE stats_cases("
+	"  area_id INTEGER NOT NULL, day INTEGER NOT NULL, category TEXT NOT NULL,"
+	"  source TEXT NOT NULL, police INTEGER NOT NULL, n INTEGER NOT NULL,"
+	"  PRIMARY KEY(area_id, day, category, source, police)) WITHOUT ROWID;"
+	"CREATE TABLE stats_resolved("
+	"  area_id INTEGER NOT NULL, day INTEGER NOT NULL, category TEXT NOT NULL,"
+	"  n INTEGER NOT NULL, seconds INTEGER NOT NULL,"
+	"  PRIMARY KEY(area_id, day, category)) WITHOUT ROWID;",
 };
 
 const int store__migration_count = sizeof store__migrations / sizeof store__migrations[0];

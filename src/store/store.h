@@ -189,6 +189,28 @@ void store_reports_free(struct report_row *v, size_t n);
 int store_case_history(struct store *s, int64_t case_id, struct case_event **out, size_t *n);
 void store_case_history_free(struct case_event *v, size_t n);
 
+/* ---- statistics ------------------------------------------------------------ */
+
+/* The local day (UTC+8) of a Unix time, as days since 1970-01-01. */
+int64_t store_stats_day(int64_t unix_s);
+
+enum store_stats_group { STORE_STATS_CATEGORY, STORE_STATS_SOURCE, STORE_STATS_POLICE,
+			 STORE_STATS_TOTAL };
+
+/* Called per group with its key ("" for the total; "0"/"1" for police) and count. */
+typedef void (*store_stats_fn)(void *ctx, const char *key, int64_t n);
+
+/*
+ * Cases opened in an area (a grid, station, district or the city) over local
+ * days [from_day, to_day], grouped. Counters are kept in the same transaction
+ * as the case changes, so they always agree with the cases.
+ */
+int store_stats_cases(struct store *s, int64_t area_id, int64_t from_day, int64_t to_day,
+		      enum store_stats_group group, store_stats_fn fn, void *ctx);
+/* Cases resolved in the range and the sum of their times to resolve, seconds. */
+int store_stats_resolution(struct store *s, int64_t area_id, int64_t from_day, int64_t to_day,
+			   int64_t *n, int64_t *seconds);
+
 /* ---- audit ---------------------------------------------------------------- */
 
 /*

@@ -41,6 +41,10 @@ int store__prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st);
 int store__audit_append_tx(sqlite3 *db, const char *actor, const char *action,
 			   const char *subject, const char *detail);
 
+/* Statistics moved inside a running command (store/stats.c). */
+int store__stats_case_count(sqlite3 *db, const struct case_row *c, int police, int delta);
+int store__stats_case_resolved(sqlite3 *db, const struct case_row *c, int64_t at);
+
 /* The migrations, in order; migration i has version i + 1. */
 extern const char *const store__migrations[];
 extern const int store__migration_count;
