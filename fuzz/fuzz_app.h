@@ -44,6 +44,7 @@ static struct app *fuzz_app(struct api_session **session)
 	if (!ready) {
 		struct area_set set;
 		struct catalog *cat = NULL;
+		struct classify_config *rules = NULL;
 		area_set_init(&set);
 		fuzz_push_box(&set, 1, AREA_CITY, 0, "320500", "苏州市");
 		fuzz_push_box(&set, 2, AREA_DISTRICT, 1, "320508", "姑苏区");
@@ -52,10 +53,11 @@ static struct app *fuzz_app(struct api_session **session)
 			abort();
 		area_set_release(&set);
 		api_app_init(&app, NULL, cat);
-		if (classify_config_load(rules__classify_json, rules__classify_json_len,
-					 &app.classify, NULL) ||
+		if (classify_config_load(rules__classify_json, rules__classify_json_len, &rules,
+					 NULL) ||
 		    casefsm_load(rules__cases_json, rules__cases_json_len, &app.fsm, NULL))
 			abort();
+		app.classify = rules;
 		s.role = AUTH_ROLE_ADMIN;
 		s.scope.all = true;
 		snprintf(s.name, sizeof s.name, "fuzz");

@@ -115,7 +115,7 @@ static int slurp(const char *path, char **out, size_t *len)
  * defaults, or the files given with --classify and --cases. A bad file stops
  * start-up with the member at fault.
  */
-static int load_rules(const char *classify_path, const char *cases_path,
+static int load_rules(struct store *store, const char *classify_path, const char *cases_path,
 		      struct classify_config **classify, struct casefsm **fsm)
 {
 	struct classify_error cerr;
@@ -124,10 +124,13 @@ static int load_rules(const char *classify_path, const char *cases_path,
 	size_t len = 0;
 	int rc;
 
+	/* --classify FILE, else the rules an admin stored, else the shipped ones. */
 	if (classify_path && (rc = slurp(classify_path, &text, &len))) {
 		fprintf(stderr, "safegrid: cannot read %s\n", classify_path);
 		return rc;
 	}
+	if (!classify_path && store_setting_get(store, "classify.json", &text) == 0)
+		len = strlen(text);
 	rc = classify_config_load(text ? text : rules__classify_json,
 				  text ? len : rules__classify_json_len, classify, &cerr);
 	free(text);
@@ -213,9 +216,6 @@ int cli_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (load_rules(cli_opt(argc, argv, "--classify"), cli_opt(argc, argv, "--cases"),
-		       &classify, &fsm))
-		goto out;
 	/* The feed's ticker thread starts here, after the signals were blocked. */
 	feed_config_default(&fcfg);
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -228,6 +228,9 @@ int cli_serve(int argc, char **argv)
 		fprintf(stderr, "safegrid: cannot open the store %s\n", db);
 		goto out;
 	}
+	if (load_rules(store, cli_opt(argc, argv, "--classify"), cli_opt(argc, argv, "--cases"),
+		       &classify, &fsm))
+		goto out;
 	if (cli_flag(argc, argv, "--demo")) {
 		rc = cli_demo_fill(store, set[SET_SEED]);
 		if (rc && rc != SG_ECONFLICT) {
@@ -243,6 +246,7 @@ int cli_serve(int argc, char **argv)
 	api_app_init(&app, store, cat);
 	app.token_ttl_s = (int64_t)set[SET_TOKEN_TTL];
 	app.classify = classify;
+	classify = NULL; /* the app owns it now (and frees it in api_app_release) */
 	app.fsm = fsm;
 	app.feed = feed;
 	app.test_clock = cli_flag(argc, argv, "--test-clock");

@@ -40,7 +40,13 @@ const struct http_route api_routes[] = {
 	{ "GET", "/api/v1/categories", api_categories, 0 },
 	{ "GET", "/api/v1/stream", api_stream, 0 },
 	{ "POST", "/api/v1/admin/clock", api_admin_clock, 0 },
+	{ "GET", "/open311/v2/services.json", api_open311_services, 0 },
+	{ "POST", "/open311/v2/requests.json", api_open311_requests_create, 0 },
+	{ "GET", "/open311/v2/requests.json", api_open311_requests_list, 0 },
+	{ "GET", "/open311/v2/requests/{id}", api_open311_request_get, 0 },
 	{ "GET", "/api/v1/stats", api_stats, 0 },
+	{ "GET", "/api/v1/admin/classify", api_admin_classify_get, 0 },
+	{ "PUT", "/api/v1/admin/classify", api_admin_classify_put, 0 },
 };
 const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];
 
@@ -52,6 +58,7 @@ int api_app_init(struct app *app, struct store *store, struct catalog *catalog)
 	app->token_ttl_s = 12 * 3600;
 	app->join_distance_m = 200;
 	app->join_window_s = 1800;
+	pthread_mutex_init(&app->rules_lock, NULL);
 	pthread_mutex_init(&app->sessions_lock, NULL);
 	return SG_OK;
 }
@@ -64,6 +71,67 @@ int64_t api_now(struct app *app)
 int64_t api_clock(void *app)
 {
 	return api_now(app);
+}
+
+int api_admin_classify_get(void *appv, struct http_req *req, struct http_resp *resp)
+{
+	struct app *app = appv;
+	struct api_session *s = req->session;
+	char *json = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (s->role != AUTH_ROLE_ADMIN)
+		return http_error(resp, 403, "forbidden", "only an admin reads the rules", NULL);
+	if ((rc = classify_config_to_json(app->classify, &json, &len)))
+		return rc;
+	rc = sg_buf_append(&resp->body, json, len);
+	free(json);
+	http_json(resp, 200);
+	return rc;
+}
+
+/*
+ * Replaces the classification rules: validated in full before use (a bad
+ * document is a 400 naming the member at fault and changes nothing), stored
+ * and audited, then swapped in for the next request.
+ */
+int api_admin_classify_put(void *appv, struct http_req *req, struct http_resp *resp)
+{
+	struct app *app = appv;
+	struct api_session *s = req->session;
+	struct classify_config *cfg = NULL, *old;
+	struct classify_error err;
+	char msg[320];
+	int rc;
+
+	if (s->role != AUTH_ROLE_ADMIN)
+		return http_error(resp, 403, "forbidden", "only an admin replaces the rules", NULL);
+	memset(&err, 0, sizeof err);
+	if (classify_config_load(req->body, req->body_len, &cfg, &err)) {
+		snprintf(msg, sizeof msg, "%s", err.message);
+		return http_error(resp, 400, err.line ? "invalid_json" : "invalid", msg,
+				  err.path[0] ? err.path : "body");
+	}
+	pthread_mutex_lock(&app->rules_lock);
+	if (app->nretired == API_RETIRED_MAX) {
+		pthread_mutex_unlock(&app->rules_lock);
+		classify_config_free(cfg);
+		return http_error(resp, 503, "unavailable",
+				  "too many rule changes since start: restart the server", NULL);
+	}
+	rc = store_setting_put(app->store, "classify.json", req->body, s->name, "rules.classify.replace");
+	if (rc) {
+		pthread_mutex_unlock(&app->rules_lock);
+		classify_config_free(cfg);
+		return rc;
+	}
+	old = atomic_exchange(&app->classify, cfg);
+	app->retired[app->nretired++] = old;
+	pthread_mutex_unlock(&app->rules_lock);
+	sg_buf_printf(&resp->body, "{\"ok\":true,\"categories\":%zu}", classify_category_count(cfg));
+	http_json(resp, 200);
+	return SG_OK;
 }
 
 int api_admin_clock(void *appv, struct http_req *req, struct http_resp *resp)
@@ -115,6 +183,11 @@ void api_app_release(struct app *app)
 		app->sessions[b] = NULL;
 	}
 	pthread_mutex_destroy(&app->sessions_lock);
+	for (size_t i = 0; i < app->nretired; i++)
+		classify_config_free(app->retired[i]);
+	app->nretired = 0;
+	classify_config_free(atomic_exchange(&app->classify, NULL));
+	pthread_mutex_destroy(&app->rules_lock);
 }
 
 static size_t bucket_of(const unsigned char *hash)

@@ -26,6 +26,8 @@
  */
 #define API_GEOJSON_DIGITS 10
 
+#define API_RETIRED_MAX 256 /* rule replacements kept alive until shutdown */
+
 #define API_SESSION_BUCKETS 1024
 #define API_SESSION_CACHE_MAX 20000
 
@@ -47,7 +49,16 @@ struct app {
 	struct store *store;
 	struct catalog *catalog; /* built at start; only names change afterwards */
 	struct http_server *server;
-	struct classify_config *classify; /* borrowed: categories, keywords, routing */
+	/*
+	 * Categories, keywords, routing. An admin may replace it while the server
+	 * runs (PUT /api/v1/admin/classify): readers load the pointer atomically
+	 * and a replaced configuration is kept (retired) until shutdown, so no
+	 * request ever sees it freed. The current one is owned by the app.
+	 */
+	struct classify_config *_Atomic classify;
+	struct classify_config *retired[API_RETIRED_MAX];
+	size_t nretired;
+	pthread_mutex_t rules_lock;
 	struct casefsm *fsm;              /* borrowed: case types and their states */
 	struct feed *feed;                /* borrowed: the live stream; may be NULL */
 	double join_distance_m;           /* reports this close ... */
@@ -158,6 +169,12 @@ int api_case_divert(void *app, struct http_req *req, struct http_resp *resp);
 int api_categories(void *app, struct http_req *req, struct http_resp *resp);
 int api_stream(void *app, struct http_req *req, struct http_resp *resp);
 int api_admin_clock(void *app, struct http_req *req, struct http_resp *resp);
+int api_open311_services(void *app, struct http_req *req, struct http_resp *resp);
+int api_open311_requests_create(void *app, struct http_req *req, struct http_resp *resp);
+int api_open311_requests_list(void *app, struct http_req *req, struct http_resp *resp);
+int api_open311_request_get(void *app, struct http_req *req, struct http_resp *resp);
 int api_stats(void *app, struct http_req *req, struct http_resp *resp);
+int api_admin_classify_get(void *app, struct http_req *req, struct http_resp *resp);
+int api_admin_classify_put(void *app, struct http_req *req, struct http_resp *resp);
 
 #endif

@@ -108,6 +108,8 @@ const char *const store__migrations[] = {
 	"  area_id INTEGER NOT NULL, day INTEGER NOT NULL, category TEXT NOT NULL,"
 	"  source TEXT NOT NULL, police INTEGER NOT NULL, n INTEGER NOT NULL,"
 	"  PRIMARY KEY(area_id, day, category, source, police)) WITHOUT ROWID;"
+	"CREATE TABLE settings("              /* operators' replacements of shipped configuration */
+	"  key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER NOT NULL);"
 	"CREATE TABLE stats_resolved("
 	"  area_id INTEGER NOT NULL, day INTEGER NOT NULL, category TEXT NOT NULL,"
 	"  n INTEGER NOT NULL, seconds INTEGER NOT NULL,"

@@ -189,6 +189,17 @@ void store_reports_free(struct report_row *v, size_t n);
 int store_case_history(struct store *s, int64_t case_id, struct case_event **out, size_t *n);
 void store_case_history_free(struct case_event *v, size_t n);
 
+/* ---- settings ------------------------------------------------------------- */
+
+/*
+ * A stored setting (e.g. "classify.json", an operator's replacement of the
+ * shipped rules). *value is caller-freed; SG_ENOTFOUND if never set.
+ */
+int store_setting_get(struct store *s, const char *key, char **value);
+/* Stores a setting and audits the change (actor, action), in one transaction. */
+int store_setting_put(struct store *s, const char *key, const char *value, const char *actor,
+		      const char *action);
+
 /* ---- statistics ------------------------------------------------------------ */
 
 /* The local day (UTC+8) of a Unix time, as days since 1970-01-01. */
