@@ -37,6 +37,8 @@ const struct http_route api_routes[] = {
 	{ "GET", "/api/v1/cases/{id}", api_case_get, 0 },
 	{ "POST", "/api/v1/cases/{id}/transitions", api_case_transition, 0 },
 	{ "POST", "/api/v1/cases/{id}/divert", api_case_divert, 0 },
+	{ "POST", "/api/v1/cases/{id}/location", api_case_move, 0 },
+	{ "POST", "/api/v1/cases/{id}/split", api_case_split, 0 },
 	{ "GET", "/api/v1/categories", api_categories, 0 },
 	{ "GET", "/api/v1/stream", api_stream, 0 },
 	{ "POST", "/api/v1/admin/clock", api_admin_clock, 0 },

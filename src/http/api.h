@@ -166,6 +166,8 @@ int api_cases_list(void *app, struct http_req *req, struct http_resp *resp);
 int api_case_get(void *app, struct http_req *req, struct http_resp *resp);
 int api_case_transition(void *app, struct http_req *req, struct http_resp *resp);
 int api_case_divert(void *app, struct http_req *req, struct http_resp *resp);
+int api_case_move(void *app, struct http_req *req, struct http_resp *resp);
+int api_case_split(void *app, struct http_req *req, struct http_resp *resp);
 int api_categories(void *app, struct http_req *req, struct http_resp *resp);
 int api_stream(void *app, struct http_req *req, struct http_resp *resp);
 int api_admin_clock(void *app, struct http_req *req, struct http_resp *resp);

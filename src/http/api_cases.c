@@ -358,6 +358,30 @@ static int only_members(const json_t *obj, const char *const *allowed, struct in
 	return 0;
 }
 
+/*
+ * Locates a WGS-84 point for a case: sets c's point and area ids and found[]
+ * (catalog indexes). Refuses a point outside the city or outside the
+ * caller's jurisdiction, naming "lon".
+ */
+static int locate_case(struct app *app, struct api_session *s, struct geo_point p,
+		       struct case_row *c, uint32_t found[AREA_KIND_COUNT], struct intake_error *e)
+{
+	bool visible = s->scope.all;
+
+	catalog_locate(app->catalog, p, found);
+	if (found[AREA_CITY] == CATALOG_NONE)
+		return refuse(e, 400, "outside_city", "the location is outside the city's areas", "lon");
+	for (int k = 0; k < AREA_KIND_COUNT && !visible; k++)
+		visible = found[k] != CATALOG_NONE && catalog_visible(&s->scope, found[k]);
+	if (!visible)
+		return refuse(e, 400, "outside_scope", "the location is outside your jurisdiction", "lon");
+	for (int k = 0; k < AREA_KIND_COUNT; k++)
+		c->area_ids[k] = found[k] != CATALOG_NONE ? app->catalog->areas[found[k]].id : 0;
+	c->lon = p.lon;
+	c->lat = p.lat;
+	return 0;
+}
+
 /* A report read and decided: everything needed to store it. */
 struct intake {
 	struct case_row c;
@@ -445,19 +469,8 @@ static int intake_prepare(struct app *app, struct api_session *s, json_t *obj, c
 
 	/* locate */
 	p = geo_crs_convert(crs, GEO_CRS_WGS84, p);
-	catalog_locate(app->catalog, p, found);
-	if (found[AREA_CITY] == CATALOG_NONE)
-		return refuse(e, 400, "outside_city", "the location is outside the city's areas", "lon");
-	{
-		bool visible = s->scope.all;
-		for (int k = 0; k < AREA_KIND_COUNT && !visible; k++)
-			visible = found[k] != CATALOG_NONE && catalog_visible(&s->scope, found[k]);
-		if (!visible)
-			return refuse(e, 400, "outside_scope", "the location is outside your jurisdiction",
-				      "lon");
-	}
-	for (int k = 0; k < AREA_KIND_COUNT; k++)
-		c->area_ids[k] = found[k] != CATALOG_NONE ? app->catalog->areas[found[k]].id : 0;
+	if (locate_case(app, s, p, c, found, e))
+		return 1;
 	route_code = routing_code(app, found);
 
 	/* match: classify (or take the operator's category) */
@@ -1144,4 +1157,196 @@ int api_stream(void *appv, struct http_req *req, struct http_resp *resp)
 	resp->status = 200;
 	resp->queued = true;
 	return SG_OK;
+}
+
+/*
+ * Moves a case to where it really is: re-locates it and, if that changes its
+ * owner (the station of a police case, the department of a referral),
+ * re-routes it; both on the history. The statistics follow the case.
+ */
+int api_case_move(void *appv, struct http_req *req, struct http_resp *resp)
+{
+	static const char *const allowed[] = { "lon", "lat", "crs", "version", "note", NULL };
+	struct app *app = appv;
+	struct api_session *s = req->session;
+	struct store_case_change ch;
+	struct case_row c, loc, after;
+	struct intake_error e;
+	json_t *body = NULL, *v;
+	enum geo_crs crs = GEO_CRS_WGS84;
+	struct geo_point p;
+	uint32_t found[AREA_KIND_COUNT];
+	const char *note, *dept = NULL;
+	char hist[NOTE_MAX + 200];
+	int64_t version;
+	int rc = SG_OK;
+
+	if (visible_case(app, req, resp, &c))
+		return SG_OK;
+	if (!role_may_write_cases(s->role))
+		return http_error(resp, 403, "forbidden", "this role may not move cases", NULL);
+	if (api_body_object(req, resp, &body) || api_only_fields(body, allowed, resp) ||
+	    version_and_note(body, resp, &version, &note))
+		goto out;
+	v = json_object_get(body, "lon");
+	if (!json_is_number(v) || !isfinite(json_number_value(v)) || fabs(json_number_value(v)) > 180) {
+		http_error(resp, 400, "invalid", "lon must be a number from -180 to 180", "lon");
+		goto out;
+	}
+	p.lon = json_number_value(v);
+	v = json_object_get(body, "lat");
+	if (!json_is_number(v) || !isfinite(json_number_value(v)) || fabs(json_number_value(v)) > 90) {
+		http_error(resp, 400, "invalid", "lat must be a number from -90 to 90", "lat");
+		goto out;
+	}
+	p.lat = json_number_value(v);
+	v = json_object_get(body, "crs");
+	if (v && (!json_is_string(v) || geo_crs_parse(json_string_value(v), &crs))) {
+		http_error(resp, 400, "invalid", "crs must be wgs84, gcj02 or bd09", "crs");
+		goto out;
+	}
+	memset(&loc, 0, sizeof loc);
+	if (locate_case(app, s, geo_crs_convert(crs, GEO_CRS_WGS84, p), &loc, found, &e)) {
+		http_error(resp, e.status, e.code, e.message, e.field);
+		goto out;
+	}
+	if (version != c.version) {
+		conflict(resp, &c);
+		goto out;
+	}
+	if (!c.police && classify_route(app->classify, c.category, routing_code(app, found), &dept))
+		dept = NULL;
+	if (dept && strcmp(dept, c.department) == 0)
+		dept = NULL;
+	if (c.police && loc.area_ids[AREA_STATION] != c.area_ids[AREA_STATION])
+		snprintf(hist, sizeof hist, "moved; re-routed from station %lld to station %lld%s%s",
+			 (long long)c.area_ids[AREA_STATION], (long long)loc.area_ids[AREA_STATION],
+			 note ? ": " : "", note ? note : "");
+	else if (dept)
+		snprintf(hist, sizeof hist, "moved; re-routed from %s to %s%s%s", c.department, dept,
+			 note ? ": " : "", note ? note : "");
+	else
+		snprintf(hist, sizeof hist, "moved%s%s", note ? ": " : "", note ? note : "");
+	memset(&ch, 0, sizeof ch);
+	ch.id = c.id;
+	ch.expected_version = version;
+	ch.set_department = dept;
+	ch.set_police = -1;
+	ch.set_escalation_level = -1;
+	ch.set_location = &loc;
+	ch.at = api_now(app);
+	ch.actor = s->name;
+	ch.note = hist;
+	ch.out = &after;
+	rc = store_case_change(app->store, &ch);
+	if (rc == SG_ECONFLICT) {
+		rc = SG_OK;
+		conflict(resp, &after);
+		goto out;
+	}
+	if (rc)
+		goto out;
+	publish(app, FEED_CASE_UPDATED, &after);
+	write_case(app, &s->scope, &resp->body, &after);
+	http_json(resp, 200);
+out:
+	json_decref(body);
+	return rc;
+}
+
+/* Splits a wrongly joined report out of a case into a case of its own. */
+int api_case_split(void *appv, struct http_req *req, struct http_resp *resp)
+{
+	static const char *const allowed[] = { "report_id", "version", "note", NULL };
+	struct app *app = appv;
+	struct api_session *s = req->session;
+	struct classify_category_info info;
+	struct store_case_split sp;
+	struct report_row *reports = NULL;
+	struct case_row c, fresh, after;
+	struct intake_error e;
+	uint32_t found[AREA_KIND_COUNT];
+	size_t nrep = 0;
+	json_t *body = NULL, *v;
+	const struct report_row *r = NULL;
+	const char *note;
+	int64_t version;
+	int rc = SG_OK;
+
+	if (visible_case(app, req, resp, &c))
+		return SG_OK;
+	if (!role_may_write_cases(s->role))
+		return http_error(resp, 403, "forbidden", "this role may not split cases", NULL);
+	if (api_body_object(req, resp, &body) || api_only_fields(body, allowed, resp) ||
+	    version_and_note(body, resp, &version, &note))
+		goto out;
+	v = json_object_get(body, "report_id");
+	if ((rc = store_case_reports(app->store, c.id, &reports, &nrep)))
+		goto out;
+	for (size_t i = 0; json_is_integer(v) && i < nrep; i++) {
+		if (reports[i].id == json_integer_value(v))
+			r = &reports[i];
+	}
+	if (!r) {
+		http_error(resp, 400, "invalid", "report_id must be one of this case's reports",
+			   "report_id");
+		goto out;
+	}
+	if (nrep < 2) {
+		http_error(resp, 409, "invalid_transition", "a case's only report cannot be split out",
+			   "report_id");
+		goto out;
+	}
+	if (version != c.version) {
+		conflict(resp, &c);
+		goto out;
+	}
+	/* The new case: the report's own place, category and routing. */
+	memset(&fresh, 0, sizeof fresh);
+	if (locate_case(app, s, (struct geo_point){ r->lon, r->lat }, &fresh, found, &e)) {
+		http_error(resp, e.status, e.code, e.message, e.field);
+		goto out;
+	}
+	if (!category_info(app, r->category, &info)) {
+		http_error(resp, 409, "invalid", "the report's category is no longer configured",
+			   "report_id");
+		goto out;
+	}
+	snprintf(fresh.category, sizeof fresh.category, "%s", info.id);
+	fresh.police = info.police;
+	fresh.priority = info.priority;
+	snprintf(fresh.source, sizeof fresh.source, "%s", r->source);
+	fresh.created_at = api_now(app);
+	if (route_case(app, &fresh, routing_code(app, found), fresh.created_at)) {
+		rc = SG_EINTERNAL;
+		goto out;
+	}
+	memset(&sp, 0, sizeof sp);
+	sp.case_id = c.id;
+	sp.expected_version = version;
+	sp.report_id = r->id;
+	sp.new_case = &fresh;
+	sp.at = fresh.created_at;
+	sp.actor = s->name;
+	sp.out_old = &after;
+	rc = store_case_split(app->store, &sp);
+	if (rc == SG_ECONFLICT) {
+		rc = SG_OK;
+		conflict(resp, &after);
+		goto out;
+	}
+	if (rc)
+		goto out;
+	publish(app, FEED_CASE_UPDATED, &after);
+	publish(app, FEED_CASE_CREATED, &fresh);
+	sg_buf_puts(&resp->body, "{\"case\":");
+	write_case(app, &s->scope, &resp->body, &after);
+	sg_buf_puts(&resp->body, ",\"new_case\":");
+	write_case(app, &s->scope, &resp->body, &fresh);
+	sg_buf_putc(&resp->body, '}');
+	http_json(resp, 201);
+out:
+	store_reports_free(reports, nrep);
+	json_decref(body);
+	return rc;
 }

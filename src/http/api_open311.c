@@ -224,7 +224,8 @@ static int parse_iso8601(const char *s, int64_t *out)
 		int hh, mm;
 		if (n == 6 && p[3] != ':')
 			return SG_EINVAL;
-		if (strspn(p + 1, "0123456789") != 2 || strspn(mm_s, "0123456789") != 2)
+		if (strspn(p + 1, "0123456789") != (n == 6 ? 2u : 4u) ||
+		    strspn(mm_s, "0123456789") != 2)
 			return SG_EINVAL;
 		hh = (p[1] - '0') * 10 + (p[2] - '0');
 		mm = (mm_s[0] - '0') * 10 + (mm_s[1] - '0');

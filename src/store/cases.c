@@ -157,40 +157,12 @@ static int find_joinable(sqlite3 *db, struct store_case_open *op, int64_t *found
 	return SG_OK;
 }
 
-static int case_open_cmd(sqlite3 *db, void *arg)
+/* Inserts a new case with one report (c->id, version, reports, updated_at set). */
+static int insert_case(sqlite3 *db, struct case_row *c)
 {
-	struct store_case_open *op = arg;
-	struct case_row *c = op->c;
 	sqlite3_stmt *st = NULL;
-	int64_t join = 0;
-	char note[96];
 	int rc;
 
-	op->joined = false;
-	if (op->join_distance_m > 0 && op->joinable &&
-	    (rc = find_joinable(db, op, &join)))
-		return rc;
-	if (join) {
-		rc = store__prepare(db, "UPDATE cases SET reports=reports+1, version=version+1, "
-					"updated_at=? WHERE id=?",
-				    &st);
-		if (rc)
-			return rc;
-		sqlite3_bind_int64(st, 1, op->r->received_at);
-		sqlite3_bind_int64(st, 2, join);
-		rc = store__rc(sqlite3_step(st));
-		sqlite3_finalize(st);
-		if (rc || (rc = case_by_id(db, join, c)))
-			return rc;
-		op->r->case_id = join;
-		if ((rc = report_insert(db, op->r)))
-			return rc;
-		snprintf(note, sizeof note, "report %lld (%s) joined", (long long)op->r->id,
-			 op->r->source);
-		op->joined = true;
-		return history_add(db, join, op->r->received_at, op->actor, c->status, c->status,
-				   note);
-	}
 	rc = store__prepare(db, "INSERT INTO cases(type,category,police,department,status,priority,"
 				"lon,lat,city_id,district_id,station_id,police_grid_id,street_id,"
 				"community_id,gov_grid_id,source,created_at,updated_at,deadline_at,"
@@ -226,6 +198,45 @@ static int case_open_cmd(sqlite3 *db, void *arg)
 	c->version = 1;
 	c->reports = 1;
 	c->updated_at = c->created_at;
+	return SG_OK;
+}
+
+static int case_open_cmd(sqlite3 *db, void *arg)
+{
+	struct store_case_open *op = arg;
+	struct case_row *c = op->c;
+	sqlite3_stmt *st = NULL;
+	int64_t join = 0;
+	char note[96];
+	int rc;
+
+	op->joined = false;
+	if (op->join_distance_m > 0 && op->joinable &&
+	    (rc = find_joinable(db, op, &join)))
+		return rc;
+	if (join) {
+		rc = store__prepare(db, "UPDATE cases SET reports=reports+1, version=version+1, "
+					"updated_at=? WHERE id=?",
+				    &st);
+		if (rc)
+			return rc;
+		sqlite3_bind_int64(st, 1, op->r->received_at);
+		sqlite3_bind_int64(st, 2, join);
+		rc = store__rc(sqlite3_step(st));
+		sqlite3_finalize(st);
+		if (rc || (rc = case_by_id(db, join, c)))
+			return rc;
+		op->r->case_id = join;
+		if ((rc = report_insert(db, op->r)))
+			return rc;
+		snprintf(note, sizeof note, "report %lld (%s) joined", (long long)op->r->id,
+			 op->r->source);
+		op->joined = true;
+		return history_add(db, join, op->r->received_at, op->actor, c->status, c->status,
+				   note);
+	}
+	if ((rc = insert_case(db, c)))
+		return rc;
 	op->r->case_id = c->id;
 	if ((rc = report_insert(db, op->r)))
 		return rc;
@@ -271,6 +282,31 @@ int store_case_get(struct store *s, int64_t id, struct case_row *out)
 	return rc;
 }
 
+/* Sets a case's point and areas (the counters are moved by the caller). */
+static int move_case(sqlite3 *db, int64_t id, const struct case_row *loc)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = store__prepare(db, "UPDATE cases SET lon=?, lat=?, city_id=?, district_id=?, "
+				    "station_id=?, police_grid_id=?, street_id=?, community_id=?, "
+				    "gov_grid_id=? WHERE id=?",
+				&st);
+
+	if (rc)
+		return rc;
+	sqlite3_bind_double(st, 1, loc->lon);
+	sqlite3_bind_double(st, 2, loc->lat);
+	for (int k = 0; k < AREA_KIND_COUNT; k++) {
+		if (loc->area_ids[k])
+			sqlite3_bind_int64(st, 3 + k, loc->area_ids[k]);
+		else
+			sqlite3_bind_null(st, 3 + k);
+	}
+	sqlite3_bind_int64(st, 10, id);
+	rc = store__rc(sqlite3_step(st));
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static int change_cmd(sqlite3 *db, void *arg)
 {
 	struct store_case_change *ch = arg;
@@ -302,11 +338,20 @@ static int change_cmd(sqlite3 *db, void *arg)
 	sqlite3_bind_int64(st, 8, ch->id);
 	rc = store__rc(sqlite3_step(st));
 	sqlite3_finalize(st);
-	/* Diversion moves the case between police and non-police in the counters too. */
-	if (!rc && ch->set_police >= 0 && (ch->set_police != 0) != cur.police) {
+	if (!rc && ch->set_location)
+		rc = move_case(db, ch->id, ch->set_location);
+	/*
+	 * Diversion moves the case between police and non-police in the counters,
+	 * and a move between areas; the counters follow.
+	 */
+	if (!rc && (ch->set_location || (ch->set_police >= 0 && (ch->set_police != 0) != cur.police))) {
+		struct case_row next = cur;
+		int police = ch->set_police >= 0 ? ch->set_police != 0 : cur.police;
+		if (ch->set_location)
+			memcpy(next.area_ids, ch->set_location->area_ids, sizeof next.area_ids);
 		rc = store__stats_case_count(db, &cur, cur.police, -1);
 		if (!rc)
-			rc = store__stats_case_count(db, &cur, ch->set_police != 0, 1);
+			rc = store__stats_case_count(db, &next, police, 1);
 	}
 	if (!rc && ch->to_status && strcmp(ch->to_status, "resolved") == 0 &&
 	    strcmp(cur.status, "resolved") != 0)
@@ -504,4 +549,63 @@ int store_cases_overdue(struct store *s, int64_t now, const char *const *statuse
 	sqlite3_finalize(st);
 	store__read_end(s, db);
 	return rc;
+}
+
+static int split_cmd(sqlite3 *db, void *arg)
+{
+	struct store_case_split *sp = arg;
+	struct case_row cur;
+	sqlite3_stmt *st = NULL;
+	char note[128];
+	int rc = case_by_id(db, sp->case_id, &cur);
+
+	if (rc)
+		return rc;
+	if (cur.version != sp->expected_version) {
+		*sp->out_old = cur;
+		return SG_ECONFLICT;
+	}
+	if (cur.reports < 2)
+		return SG_EINVAL; /* a case's only report cannot leave it */
+	if ((rc = store__prepare(db, "SELECT count(*) FROM reports WHERE id=? AND case_id=?", &st)))
+		return rc;
+	sqlite3_bind_int64(st, 1, sp->report_id);
+	sqlite3_bind_int64(st, 2, sp->case_id);
+	rc = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1 ? SG_OK : SG_ENOTFOUND;
+	sqlite3_finalize(st);
+	if (rc)
+		return rc;
+	if ((rc = insert_case(db, sp->new_case)))
+		return rc;
+	if ((rc = store__prepare(db, "UPDATE reports SET case_id=? WHERE id=?", &st)))
+		return rc;
+	sqlite3_bind_int64(st, 1, sp->new_case->id);
+	sqlite3_bind_int64(st, 2, sp->report_id);
+	rc = store__rc(sqlite3_step(st));
+	sqlite3_finalize(st);
+	if (rc || (rc = store__prepare(db, "UPDATE cases SET reports=reports-1, version=version+1, "
+					   "updated_at=? WHERE id=?",
+				       &st)))
+		return rc;
+	sqlite3_bind_int64(st, 1, sp->at);
+	sqlite3_bind_int64(st, 2, sp->case_id);
+	rc = store__rc(sqlite3_step(st));
+	sqlite3_finalize(st);
+	if (rc || (rc = store__stats_case_count(db, sp->new_case, sp->new_case->police, 1)))
+		return rc;
+	snprintf(note, sizeof note, "report %lld split out to case %lld", (long long)sp->report_id,
+		 (long long)sp->new_case->id);
+	if ((rc = history_add(db, sp->case_id, sp->at, sp->actor, cur.status, cur.status, note)))
+		return rc;
+	snprintf(note, sizeof note, "opened from report %lld, split out of case %lld",
+		 (long long)sp->report_id, (long long)sp->case_id);
+	if ((rc = history_add(db, sp->new_case->id, sp->at, sp->actor, NULL,
+			      sp->new_case->status, note)))
+		return rc;
+	return case_by_id(db, sp->case_id, sp->out_old);
+}
+
+int store_case_split(struct store *s, struct store_case_split *sp)
+{
+	return store__submit(s, split_cmd, sp);
 }

@@ -152,6 +152,7 @@ struct store_case_change {
 	int set_police;           /* -1: keep */
 	int64_t set_deadline;     /* 0: keep */
 	int set_escalation_level; /* -1: keep */
+	const struct case_row *set_location; /* NULL: keep; else its lon, lat and area_ids */
 	int64_t at;
 	const char *actor, *note; /* for the history; note may be NULL */
 	struct case_row *out;     /* the case after the change, or as it is on conflict */
@@ -162,6 +163,24 @@ struct store_case_change {
  * (out then holds the case as stored, with its current version).
  */
 int store_case_change(struct store *s, struct store_case_change *ch);
+
+struct store_case_split {
+	int64_t case_id;
+	int64_t expected_version;
+	int64_t report_id;          /* one of the case's reports, not its only one */
+	struct case_row *new_case;  /* in: the case the report opens; out: with its id */
+	int64_t at;
+	const char *actor;
+	struct case_row *out_old;   /* the old case after the split, or as stored on conflict */
+};
+
+/*
+ * Splits a wrongly joined report out of its case into a new case of its
+ * own, in one transaction with both history lines. SG_ECONFLICT on a stale
+ * version, SG_ENOTFOUND if the report is not the case's, SG_EINVAL if it is
+ * the case's only report.
+ */
+int store_case_split(struct store *s, struct store_case_split *sp);
 
 struct store_case_filter {
 	const char *status, *type, *category; /* NULL: any */
@@ -221,6 +240,66 @@ int store_stats_cases(struct store *s, int64_t area_id, int64_t from_day, int64_
 /* Cases resolved in the range and the sum of their times to resolve, seconds. */
 int store_stats_resolution(struct store *s, int64_t area_id, int64_t from_day, int64_t to_day,
 			   int64_t *n, int64_t *seconds);
+
+/* ---- bulk history (demo) ---------------------------------------------------- */
+
+/*
+ * A closed historical case for store_history_load, compact so that millions
+ * can stream through: its strings are indexes into the load's tables. Such a
+ * case has no report and no history line; its source says where it came
+ * from.
+ */
+struct store_history_case {
+	int64_t area_ids[AREA_KIND_COUNT]; /* 0 where none */
+	double lon, lat;
+	int64_t created_at;
+	int64_t resolved_at;  /* 0: never resolved; else counted in stats_resolved */
+	int64_t updated_at;   /* the last change (closing) */
+	int64_t deadline_at;
+	int64_t version;
+	uint8_t category, type, department, status, source; /* indexes into the tables */
+	uint8_t police;       /* 0 or 1 */
+	uint8_t priority;     /* 1..4 */
+};
+
+/* The strings the cases' indexes refer to; each table holds at most 256. Borrowed. */
+struct store_history_tables {
+	const char *const *categories;
+	size_t ncategories;
+	const char *const *types;
+	size_t ntypes;
+	const char *const *departments;
+	size_t ndepartments;
+	const char *const *statuses;
+	size_t nstatuses;
+	const char *const *sources;
+	size_t nsources;
+};
+
+/*
+ * Fills out with up to cap cases and sets *n; *n == 0 ends the load. Returns
+ * 0 or an SG_E* code, which aborts the load.
+ */
+typedef int (*store_history_fn)(void *ctx, struct store_history_case *out, size_t cap,
+				size_t *n);
+
+struct store_history_load {
+	const struct store_history_tables *tables;
+	store_history_fn next;
+	void *ctx;
+	bool rebuild_indexes; /* drop the cases' secondary indexes and build them after */
+	size_t cases;         /* out: cases inserted */
+	size_t stats_rows;    /* out: stats_cases and stats_resolved rows written */
+};
+
+/*
+ * Inserts every case next produces, in one transaction on the core thread
+ * (all or nothing; other writers wait meanwhile), and adds them to
+ * stats_cases and stats_resolved exactly as if each had been opened and
+ * resolved live (aggregated in memory, then merged into the counters). A case
+ * index outside its table is SG_EINVAL.
+ */
+int store_history_load(struct store *s, struct store_history_load *load);
 
 /* ---- audit ---------------------------------------------------------------- */
 
