@@ -705,6 +705,9 @@ int api_open311_requests_list(void *appv, struct http_req *req, struct http_resp
 		start = (end_s ? end : api_now(app)) - O311_DEFAULT_SPAN;
 	/* The store's filter takes created_at >= since; 0 there means "any". */
 	sf.since = start > 0 ? start : 1;
+	/* One code can be left to the store's index; several are filtered here. */
+	if (ctx.ncodes == 1)
+		sf.category = ctx.codes[0];
 	ctx.end = end_s ? end : 0;
 	if (!(ctx.rows = malloc(O311_LIMIT * sizeof *ctx.rows))) {
 		rc = SG_ENOMEM;
