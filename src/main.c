@@ -10,8 +10,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: safegrid COMMAND [options]\n"
-		"  serve --db FILE [--listen HOST:PORT] [--demo]   run the server\n"
-		"  demo --db FILE [--seed N]                        build the demo city\n"
+		"  serve --db FILE [--listen HOST:PORT] [--demo [--no-history]]   run the server\n"
+		"  demo --db FILE [--seed N] [--no-history]         build the demo city\n"
 		"  import areas FILE.geojson --db FILE [--make-valid]\n"
 		"  user add --db FILE --name N --role R --scope CODE[,CODE] --password-stdin\n"
 		"  audit verify --db FILE\n"

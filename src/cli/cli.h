@@ -8,6 +8,7 @@
 #ifndef SAFEGRID_CLI_CLI_H
 #define SAFEGRID_CLI_CLI_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "store/store.h"
@@ -26,10 +27,11 @@ int cli_coord(int argc, char **argv);
 int cli_fusion_refresh(struct store *s, uint64_t *nsplit);
 
 /*
- * Fills an empty store with the demo city for seed and the demo accounts.
- * Refuses (SG_ECONFLICT) if the store already holds areas.
+ * Fills an empty store with the demo city for seed and the demo accounts,
+ * and, with history, the three years of synthetic cases up to now (about a
+ * minute). Refuses (SG_ECONFLICT) if the store already holds areas.
  */
-int cli_demo_fill(struct store *s, uint64_t seed);
+int cli_demo_fill(struct store *s, uint64_t seed, bool history);
 
 /* The demo accounts, printed by serve --demo and demo. */
 void cli_demo_print_accounts(void);

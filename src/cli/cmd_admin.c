@@ -30,14 +30,16 @@ static int open_store(const char *db, struct store **s)
 int cli_demo(int argc, char **argv)
 {
 	static const char *const with_value[] = { "--db", "--seed", NULL };
+	static const char *const flags[] = { "--no-history", NULL };
 	struct store *s = NULL;
 	const char *seed_s = cli_opt(argc, argv, "--seed");
 	int rc;
 
-	if ((rc = cli_check_opts(argc, argv, with_value, NULL)) ||
+	if ((rc = cli_check_opts(argc, argv, with_value, flags)) ||
 	    (rc = open_store(cli_opt(argc, argv, "--db"), &s)))
 		return rc;
-	rc = cli_demo_fill(s, seed_s ? strtoull(seed_s, NULL, 10) : 1);
+	rc = cli_demo_fill(s, seed_s ? strtoull(seed_s, NULL, 10) : 1,
+			   !cli_flag(argc, argv, "--no-history"));
 	store_close(s);
 	if (rc == SG_ECONFLICT) {
 		fprintf(stderr, "safegrid: the store already holds areas; use a new file\n");

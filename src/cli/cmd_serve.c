@@ -177,7 +177,7 @@ int cli_serve(int argc, char **argv)
 						  "--max-body", "--token-ttl", "--seed",
 						  "--classify", "--cases",     "--escalate-every",
 						  "--max-bulk-body", NULL };
-	static const char *const flags[] = { "--demo", "--test-clock", NULL };
+	static const char *const flags[] = { "--demo", "--no-history", "--test-clock", NULL };
 	const char *db = cli_opt(argc, argv, "--db");
 	const char *listen = cli_opt(argc, argv, "--listen");
 	unsigned long long set[SET_COUNT];
@@ -232,7 +232,7 @@ int cli_serve(int argc, char **argv)
 		       &classify, &fsm))
 		goto out;
 	if (cli_flag(argc, argv, "--demo")) {
-		rc = cli_demo_fill(store, set[SET_SEED]);
+		rc = cli_demo_fill(store, set[SET_SEED], !cli_flag(argc, argv, "--no-history"));
 		if (rc && rc != SG_ECONFLICT) {
 			fprintf(stderr, "safegrid: building the demo city failed: %s\n",
 				sg_err_name(rc));

@@ -4,11 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "auth/auth.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "demo/city.h"
+#include "demo/history.h"
 #include "geo/fusion.h"
 
 const char *cli_opt(int argc, char **argv, const char *name)
@@ -147,7 +149,7 @@ static void demo_progress(void *ctx, size_t done, size_t expected)
 	(void)expected;
 }
 
-int cli_demo_fill(struct store *s, uint64_t seed)
+int cli_demo_fill(struct store *s, uint64_t seed, bool history)
 {
 	struct area_set set;
 	size_t n = 0;
@@ -187,6 +189,13 @@ int cli_demo_fill(struct store *s, uint64_t seed)
 		u.nscope = scope ? 1 : 0;
 		if ((rc = store_user_add(s, &u, NULL)))
 			goto out;
+	}
+	if (history) {
+		size_t ncases = 0;
+		SG_LOG(SG_LOG_INFO, "msg=\"loading three years of demo history\"");
+		if ((rc = demo_history_load(s, &set, seed, (int64_t)time(NULL), &ncases)))
+			goto out;
+		SG_LOG(SG_LOG_INFO, "msg=\"demo history stored\" cases=%zu", ncases);
 	}
 out:
 	area_set_release(&set);

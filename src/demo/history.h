@@ -33,7 +33,7 @@ struct demo_history_params {
 	double yearly_change; /* overall, e.g. -0.06; categories deviate around it */
 };
 
-/* Three years (1,096 days) up to end, about 2.5 million cases, -6 % a year. */
+/* Three years (1,096 days) up to end, about 2.2 million cases, -6 % a year. */
 void demo_history_params_default(struct demo_history_params *p, uint64_t seed, int64_t end);
 
 struct demo_history;

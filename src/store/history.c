@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/err.h"
 #include "base/log.h"
@@ -61,10 +62,33 @@ static uint64_t mix(uint64_t k)
 
 static int agg_init(struct agg *a)
 {
-	a->cap = AGG_CAP * 2;
+	a->cap = (size_t)1 << 16;
 	a->used = 0;
 	a->v = calloc(a->cap, sizeof *a->v);
 	return a->v ? SG_OK : SG_ENOMEM;
+}
+
+/* Doubles the table (kept at most half full, up to twice AGG_CAP slots). */
+static int agg_grow(struct agg *a)
+{
+	size_t cap = a->cap * 2;
+	struct agg_slot *v = calloc(cap, sizeof *v);
+
+	if (!v)
+		return SG_ENOMEM;
+	for (size_t i = 0; i < a->cap; i++) {
+		size_t j;
+		if (!a->v[i].key)
+			continue;
+		j = (size_t)mix(a->v[i].key) & (cap - 1);
+		while (v[j].key)
+			j = (j + 1) & (cap - 1);
+		v[j] = a->v[i];
+	}
+	free(a->v);
+	a->v = v;
+	a->cap = cap;
+	return SG_OK;
 }
 
 static struct agg_slot *agg_slot(struct agg *a, uint64_t key)
@@ -135,6 +159,16 @@ static int agg_flush(struct load_ctx *lc, struct agg *a, bool resolved)
 	memset(a->v, 0, a->cap * sizeof *a->v);
 	a->used = 0;
 	return rc;
+}
+
+/* Keeps a table under half full: grows it, or past AGG_CAP entries merges it into the store. */
+static int agg_check(struct load_ctx *lc, struct agg *a, bool resolved)
+{
+	if (a->used < a->cap / 2)
+		return SG_OK;
+	if (a->used < AGG_CAP)
+		return agg_grow(a);
+	return agg_flush(lc, a, resolved);
 }
 
 /* Ranks of the table's strings in strcmp order (tables are tiny: insertion counting). */
@@ -217,11 +251,9 @@ static int insert_case(struct load_ctx *lc, const struct store_history_case *c)
 		slot->n++;
 		slot->seconds += c->resolved_at > c->created_at ? c->resolved_at - c->created_at : 0;
 	}
-	if (lc->cases.used >= AGG_CAP && (rc = agg_flush(lc, &lc->cases, false)))
+	if ((rc = agg_check(lc, &lc->cases, false)))
 		return rc;
-	if (lc->resolved.used >= AGG_CAP && (rc = agg_flush(lc, &lc->resolved, true)))
-		return rc;
-	return SG_OK;
+	return agg_check(lc, &lc->resolved, true);
 }
 
 /* The CREATE statements of the cases' secondary indexes, NUL-separated, caller frees. */
@@ -277,18 +309,32 @@ static int create_indexes(sqlite3 *db, const char *sqls, size_t len)
 	return rc;
 }
 
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static int load_cmd(sqlite3 *db, void *arg)
 {
 	struct load_ctx *lc = arg;
 	struct store_history_load *load = lc->load;
 	struct store_history_case *chunk = malloc(CHUNK * sizeof *chunk);
-	char *index_sql = NULL;
+	sqlite3_stmt *st = NULL;
+	char *index_sql = NULL, pragma[64];
+	int64_t cache = -2000; /* SQLite's default, should the query fail */
 	size_t index_len = 0, n;
+	double t0 = now_s(), t1 = 0, t2 = 0;
 	int rc;
 
 	if (!chunk)
 		return SG_ENOMEM;
-	/* A larger page cache keeps the growing tables' upper levels in memory for the load. */
+	/* A larger page cache for the load keeps the growing tables in memory; restored after. */
+	if (sqlite3_prepare_v2(db, "PRAGMA cache_size", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		cache = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
 	sqlite3_exec(db, "PRAGMA cache_size=-524288", NULL, NULL, NULL);
 	if (load->rebuild_indexes && (rc = drop_indexes(db, &index_sql, &index_len)))
 		goto out;
@@ -319,15 +365,20 @@ static int load_cmd(sqlite3 *db, void *arg)
 			load->cases++;
 		}
 	}
+	t1 = now_s();
 	if ((rc = agg_flush(lc, &lc->cases, false)) || (rc = agg_flush(lc, &lc->resolved, true)))
 		goto out;
+	t2 = now_s();
 	if (index_sql)
 		rc = create_indexes(db, index_sql, index_len);
+	SG_LOG(SG_LOG_INFO, "msg=\"history load phases\" cases_s=%.1f stats_s=%.1f indexes_s=%.1f",
+	       t1 - t0, t2 - t1, now_s() - t2);
 out:
 	sqlite3_finalize(lc->ins_case);
 	sqlite3_finalize(lc->ins_stats);
 	sqlite3_finalize(lc->ins_resolved);
-	sqlite3_exec(db, "PRAGMA cache_size=-131072", NULL, NULL, NULL);
+	snprintf(pragma, sizeof pragma, "PRAGMA cache_size=%lld", (long long)cache);
+	sqlite3_exec(db, pragma, NULL, NULL, NULL);
 	free(index_sql);
 	free(chunk);
 	return rc;
@@ -337,6 +388,7 @@ int store_history_load(struct store *s, struct store_history_load *load)
 {
 	const struct store_history_tables *t = load->tables;
 	struct load_ctx *lc;
+	double t0;
 	int rc;
 
 	if (!t || !load->next || !t->ncategories || t->ncategories > 256 || !t->ntypes ||
@@ -353,13 +405,14 @@ int store_history_load(struct store *s, struct store_history_load *load)
 	rank_table(t->sources, t->nsources, lc->src_rank, lc->src_of_rank);
 	if ((rc = agg_init(&lc->cases)) || (rc = agg_init(&lc->resolved)))
 		goto out;
+	t0 = now_s();
 	rc = store__submit(s, load_cmd, lc);
 	if (!rc)
 		load->stats_rows = lc->stats_rows;
 	else
 		load->cases = 0;
-	SG_LOG(SG_LOG_INFO, "msg=\"history loaded\" cases=%zu stats_rows=%zu rc=%d", load->cases,
-	       load->stats_rows, rc);
+	SG_LOG(SG_LOG_INFO, "msg=\"history loaded\" cases=%zu stats_rows=%zu rc=%d seconds=%.1f",
+	       load->cases, load->stats_rows, rc, now_s() - t0);
 out:
 	free(lc->cases.v);
 	free(lc->resolved.v);

@@ -77,7 +77,8 @@ const char *const store__migrations[] = {
 	"  reports INTEGER NOT NULL DEFAULT 1,"
 	"  escalation_level INTEGER NOT NULL DEFAULT 0);"   /* index into the escalation chain */
 	"CREATE INDEX cases_deadline ON cases(deadline_at);"
-	"CREATE INDEX cases_join ON cases(category, created_at);"
+	/* Covers the join lookup (store/cases.c find_joinable): no table reads. */
+	"CREATE INDEX cases_join ON cases(category, created_at, lon, lat, status, type);"
 	"CREATE INDEX cases_status ON cases(status);"
 	"CREATE TABLE reports("
 	"  id INTEGER PRIMARY KEY,"

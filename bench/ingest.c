@@ -1,0 +1,353 @@
+/*
+ * ingest.c — benchmark: bulk ingest through POST /api/v1/events of the real
+ * server (NDJSON batches of report lines over several keep-alive
+ * connections, about 10 s), against the storage limit: the same rows
+ * written straight into SQLite (cases + reports + history + statistics
+ * upserts, as the server writes them) in transactions of the same size, in a
+ * separate file with the same schema and pragmas (WAL, synchronous=FULL).
+ *
+ *   build/bench/ingest --demo DEMO.db [--bin build/safegrid] [--port 18081]
+ *                      [--clients 4] [--batch 5000] [--seconds 10]
+ *
+ * DEMO.db is built on first use (the demo city, its accounts and three years
+ * of history up to now, about a minute; bench_http.h) and reused after.
+ * The server runs on a copy of DEMO.db. Prints events/s end to end, the raw
+ * insert rate and their ratio.
+ */
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+
+#include "bench_http.h"
+#include "store/store_internal.h"
+
+#define NBODIES 64
+
+static const char *const texts[] = {
+	"有人在店门口打架，已经打起来了", "我的电动车被偷了", "小区楼下有人吵闹噪音很大",
+	"路灯坏了一整晚没亮",             "十字路口发生交通事故，两车相撞", "接到电话说是公检法，让我转账",
+	"下水道堵了污水漫到路上",         "楼道里有人抽烟着火了",
+};
+#define NTEXTS (sizeof texts / sizeof texts[0])
+
+static uint64_t next_rand(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* A point inside 姑苏区 (so inside the city), spread enough that few reports join a case. */
+static void point(uint64_t *s, double *lon, double *lat)
+{
+	*lon = 120.56 + (double)(next_rand(s) % 100000) * 1e-6;
+	*lat = 31.27 + (double)(next_rand(s) % 70000) * 1e-6;
+}
+
+struct body {
+	char *data;
+	size_t len;
+};
+
+static struct body bodies[NBODIES];
+static atomic_uint next_body;
+
+struct worker {
+	int port;
+	const char *token;
+	double until;
+	size_t events, requests, errors;
+};
+
+static void *run(void *arg)
+{
+	struct worker *w = arg;
+	struct bench_conn c;
+
+	if (bench_connect(&c, w->port))
+		return NULL;
+	while (bench_now() < w->until) {
+		struct body *b = &bodies[atomic_fetch_add(&next_body, 1) % NBODIES];
+		const char *acc;
+		if (bench_request(&c, "POST", "/api/v1/events", w->token, "application/x-ndjson",
+				  b->data, b->len) ||
+		    c.status != 200 || !(acc = strstr(c.body, "\"accepted\":"))) {
+			if (w->errors++ == 0)
+				fprintf(stderr, "status %d: %.200s\n", c.status, c.body ? c.body : "");
+			bench_close(&c);
+			if (bench_connect(&c, w->port))
+				break;
+			continue;
+		}
+		w->events += strtoul(acc + 11, NULL, 10);
+		w->requests++;
+	}
+	bench_close(&c);
+	return NULL;
+}
+
+static int make_bodies(size_t batch)
+{
+	uint64_t s = 0x243f6a8885a308d3ULL;
+
+	for (size_t i = 0; i < NBODIES; i++) {
+		size_t cap = batch * 160 + 64, len = 0;
+		char *d = malloc(cap);
+		if (!d)
+			return -1;
+		for (size_t k = 0; k < batch; k++) {
+			double lon, lat;
+			point(&s, &lon, &lat);
+			len += (size_t)snprintf(d + len, cap - len,
+						"{\"kind\":\"report\",\"source\":\"110\",\"text\":\"%s\","
+						"\"lon\":%.6f,\"lat\":%.6f}\n",
+						texts[next_rand(&s) % NTEXTS], lon, lat);
+		}
+		bodies[i].data = d;
+		bodies[i].len = len;
+	}
+	return 0;
+}
+
+/* Area tuples of real demo cases, for the raw insert. */
+struct places {
+	int64_t ids[1000][AREA_KIND_COUNT];
+	size_t n;
+};
+
+static int load_places(const char *demo, struct places *p)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+
+	p->n = 0;
+	if (sqlite3_open_v2(demo, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "SELECT city_id,district_id,station_id,police_grid_id,street_id,"
+				   "community_id,gov_grid_id FROM cases LIMIT 1000",
+			       -1, &st, NULL) != SQLITE_OK) {
+		sqlite3_close(db);
+		return -1;
+	}
+	while (p->n < 1000 && sqlite3_step(st) == SQLITE_ROW) {
+		for (int k = 0; k < AREA_KIND_COUNT; k++)
+			p->ids[p->n][k] = sqlite3_column_int64(st, k);
+		p->n++;
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return p->n ? 0 : -1;
+}
+
+static int exec(sqlite3 *db, const char *sql)
+{
+	char *err = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		fprintf(stderr, "sqlite: %s\n", err ? err : "?");
+		sqlite3_free(err);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The storage limit: per row what store_case_open writes for a new case —
+ * the case, its report, its history line and four statistics upserts — with
+ * prepared statements, batch rows per transaction, for about seconds.
+ */
+static double raw_rate(const char *path, const struct places *pl, size_t batch, double seconds,
+		       size_t *rows_out)
+{
+	static const enum area_kind levels[] = { AREA_GOV_GRID, AREA_STATION, AREA_DISTRICT,
+						 AREA_CITY };
+	sqlite3 *db = NULL;
+	sqlite3_stmt *c = NULL, *r = NULL, *h = NULL, *s = NULL;
+	uint64_t rnd = 0x13198a2e03707344ULL;
+	size_t rows = 0;
+	double t0, t = -1;
+
+	bench_remove_db(path);
+	if (sqlite3_open(path, &db) != SQLITE_OK ||
+	    exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+		     "PRAGMA cache_size=-131072;"))
+		goto out;
+	for (int i = 0; i < store__migration_count; i++) {
+		if (exec(db, store__migrations[i]))
+			goto out;
+	}
+	/* Foreign keys name areas: give the tuples' areas rows, as the demo store has. */
+	exec(db, "PRAGMA foreign_keys=OFF;");
+	if (sqlite3_prepare_v2(db, "INSERT INTO cases(type,category,police,department,status,"
+				   "priority,lon,lat,city_id,district_id,station_id,police_grid_id,"
+				   "street_id,community_id,gov_grid_id,source,created_at,updated_at,"
+				   "deadline_at,version,reports,escalation_level) "
+				   "VALUES('incident',?,1,'station','new',2,?,?,?,?,?,?,?,?,?,'110',?,?,?,"
+				   "1,1,0)",
+			       -1, &c, NULL) ||
+	    sqlite3_prepare_v2(db, "INSERT INTO reports(case_id,source,text,lon,lat,reported_at,"
+				   "received_at,caller_name,caller_phone,category) "
+				   "VALUES(?,'110',?,?,?,?,?,NULL,NULL,?)",
+			       -1, &r, NULL) ||
+	    sqlite3_prepare_v2(db, "INSERT INTO case_history(case_id,at,actor,from_status,"
+				   "to_status,note) VALUES(?,?,'commander',NULL,'new',?)",
+			       -1, &h, NULL) ||
+	    sqlite3_prepare_v2(db, "INSERT INTO stats_cases VALUES(?,?,?,'110',1,1) "
+				   "ON CONFLICT DO UPDATE SET n = n + excluded.n",
+			       -1, &s, NULL)) {
+		fprintf(stderr, "prepare: %s\n", sqlite3_errmsg(db));
+		goto out;
+	}
+	t0 = bench_now();
+	while (bench_now() - t0 < seconds) {
+		static const char *const cats[] = { "violence", "theft", "noise",
+						    "municipal_facilities", "traffic_accident",
+						    "fraud", "water", "fire" };
+		int64_t now = (int64_t)time(NULL);
+		if (exec(db, "BEGIN IMMEDIATE"))
+			goto out;
+		for (size_t i = 0; i < batch; i++) {
+			const int64_t *ids = pl->ids[next_rand(&rnd) % pl->n];
+			size_t k = next_rand(&rnd) % NTEXTS;
+			double lon, lat;
+			int64_t id;
+			char note[96];
+			point(&rnd, &lon, &lat);
+			sqlite3_reset(c);
+			sqlite3_bind_text(c, 1, cats[k], -1, SQLITE_STATIC);
+			sqlite3_bind_double(c, 2, lon);
+			sqlite3_bind_double(c, 3, lat);
+			for (int a = 0; a < AREA_KIND_COUNT; a++)
+				sqlite3_bind_int64(c, 4 + a, ids[a]);
+			sqlite3_bind_int64(c, 11, now);
+			sqlite3_bind_int64(c, 12, now);
+			sqlite3_bind_int64(c, 13, now + 900);
+			if (sqlite3_step(c) != SQLITE_DONE)
+				goto out;
+			id = sqlite3_last_insert_rowid(db);
+			sqlite3_reset(r);
+			sqlite3_bind_int64(r, 1, id);
+			sqlite3_bind_text(r, 2, texts[k], -1, SQLITE_STATIC);
+			sqlite3_bind_double(r, 3, lon);
+			sqlite3_bind_double(r, 4, lat);
+			sqlite3_bind_int64(r, 5, now);
+			sqlite3_bind_int64(r, 6, now);
+			sqlite3_bind_text(r, 7, cats[k], -1, SQLITE_STATIC);
+			if (sqlite3_step(r) != SQLITE_DONE)
+				goto out;
+			snprintf(note, sizeof note, "opened from report %lld (110)",
+				 (long long)sqlite3_last_insert_rowid(db));
+			sqlite3_reset(h);
+			sqlite3_bind_int64(h, 1, id);
+			sqlite3_bind_int64(h, 2, now);
+			sqlite3_bind_text(h, 3, note, -1, SQLITE_TRANSIENT);
+			if (sqlite3_step(h) != SQLITE_DONE)
+				goto out;
+			for (size_t l = 0; l < 4; l++) {
+				sqlite3_reset(s);
+				sqlite3_bind_int64(s, 1, ids[levels[l]]);
+				sqlite3_bind_int64(s, 2, (now + 8 * 3600) / 86400);
+				sqlite3_bind_text(s, 3, cats[k], -1, SQLITE_STATIC);
+				if (sqlite3_step(s) != SQLITE_DONE)
+					goto out;
+			}
+		}
+		if (exec(db, "COMMIT"))
+			goto out;
+		rows += batch;
+	}
+	t = bench_now() - t0;
+	*rows_out = rows;
+out:
+	if (t < 0)
+		fprintf(stderr, "raw insert failed: %s\n", sqlite3_errmsg(db));
+	sqlite3_finalize(c);
+	sqlite3_finalize(r);
+	sqlite3_finalize(h);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	bench_remove_db(path);
+	return t;
+}
+
+int main(int argc, char **argv)
+{
+	const char *demo = bench_opt(argc, argv, "--demo", NULL);
+	const char *bin = bench_opt(argc, argv, "--bin", "build/safegrid");
+	int port = (int)strtol(bench_opt(argc, argv, "--port", "18081"), NULL, 10);
+	int clients = (int)strtol(bench_opt(argc, argv, "--clients", "4"), NULL, 10);
+	long batch = strtol(bench_opt(argc, argv, "--batch", "5000"), NULL, 10);
+	double seconds = strtod(bench_opt(argc, argv, "--seconds", "10"), NULL);
+	char db[512], raw[512], log[512], token[256];
+	static struct places places;
+	struct worker w[64];
+	pthread_t tid[64];
+	size_t events = 0, requests = 0, errors = 0, raw_rows = 0;
+	double t0, elapsed, raw_t, http_rate, raw_per_s;
+	pid_t pid = -1;
+	int rc = 1;
+
+	if (!demo || clients < 1 || clients > 64 || batch < 1 || batch > 50000 || !(seconds > 0)) {
+		fprintf(stderr, "usage: %s --demo DEMO.db [--bin build/safegrid] [--port N] "
+				"[--clients 1..64] [--batch N] [--seconds S]\n",
+			argv[0]);
+		return 2;
+	}
+	if (bench_prepare_demo(demo)) {
+		fprintf(stderr, "cannot prepare the demo store %s\n", demo);
+		return 1;
+	}
+	snprintf(db, sizeof db, "%s.bench-ingest.db", demo);
+	snprintf(raw, sizeof raw, "%s.bench-raw.db", demo);
+	snprintf(log, sizeof log, "%s.bench-ingest.log", demo);
+	if (load_places(demo, &places) || make_bodies((size_t)batch) || bench_copy(demo, db)) {
+		fprintf(stderr, "cannot prepare from %s\n", demo);
+		goto out;
+	}
+	pid = bench_start_server(bin, db, port, log, NULL);
+	if (pid < 0) {
+		fprintf(stderr, "server did not start (log: %s)\n", log);
+		goto out;
+	}
+	if (bench_login(port, "commander", "safegrid-demo", token, sizeof token)) {
+		fprintf(stderr, "login failed\n");
+		goto out;
+	}
+	t0 = bench_now();
+	for (int i = 0; i < clients; i++) {
+		memset(&w[i], 0, sizeof w[i]);
+		w[i].port = port;
+		w[i].token = token;
+		w[i].until = t0 + seconds;
+		pthread_create(&tid[i], NULL, run, &w[i]);
+	}
+	for (int i = 0; i < clients; i++) {
+		pthread_join(tid[i], NULL);
+		events += w[i].events;
+		requests += w[i].requests;
+		errors += w[i].errors;
+	}
+	elapsed = bench_now() - t0;
+	bench_stop_server(pid);
+	pid = -1;
+	http_rate = (double)events / elapsed;
+	printf("ingest: POST /api/v1/events, %d keep-alive clients, %ld report lines per request, "
+	       "%.1f s\n",
+	       clients, batch, elapsed);
+	printf("  %zu events accepted in %zu requests (%zu errors): %.0f events/s end to end\n",
+	       events, requests, errors, http_rate);
+	raw_t = raw_rate(raw, &places, (size_t)batch, seconds / 2, &raw_rows);
+	if (raw_t > 0) {
+		raw_per_s = (double)raw_rows / raw_t;
+		printf("  raw SQLite, same rows (case, report, history, 4 stats upserts), %ld per "
+		       "transaction, WAL, synchronous=FULL: %zu rows in %.1f s = %.0f rows/s\n",
+		       batch, raw_rows, raw_t, raw_per_s);
+		printf("  ratio end to end / raw: %.2f\n", http_rate / raw_per_s);
+	}
+	rc = 0;
+out:
+	bench_stop_server(pid);
+	for (size_t i = 0; i < NBODIES; i++)
+		free(bodies[i].data);
+	bench_remove_db(db);
+	return rc;
+}
