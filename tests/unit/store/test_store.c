@@ -15,7 +15,7 @@
 #include "store/store_internal.h"
 #include "test.h"
 
-static char dir[] = "/tmp/safegrid-store-XXXXXX";
+static char dir[] = P_tmpdir "/safegrid-store-XXXXXX";
 
 static void db_path(char *buf, size_t len, const char *name)
 {
