@@ -359,6 +359,30 @@ static int only_members(const json_t *obj, const char *const *allowed, struct in
 }
 
 /*
+ * Reads the members lon, lat and (optional) crs of obj into a WGS-84 point,
+ * or refuses naming the member at fault.
+ */
+static int read_point(const json_t *obj, struct geo_point *out, struct intake_error *e)
+{
+	const json_t *v = json_object_get(obj, "lon");
+	enum geo_crs crs = GEO_CRS_WGS84;
+	struct geo_point p;
+
+	if (!json_is_number(v) || !isfinite(json_number_value(v)) || fabs(json_number_value(v)) > 180)
+		return refuse(e, 400, "invalid", "lon must be a number from -180 to 180", "lon");
+	p.lon = json_number_value(v);
+	v = json_object_get(obj, "lat");
+	if (!json_is_number(v) || !isfinite(json_number_value(v)) || fabs(json_number_value(v)) > 90)
+		return refuse(e, 400, "invalid", "lat must be a number from -90 to 90", "lat");
+	p.lat = json_number_value(v);
+	v = json_object_get(obj, "crs");
+	if (v && (!json_is_string(v) || geo_crs_parse(json_string_value(v), &crs)))
+		return refuse(e, 400, "invalid", "crs must be wgs84, gcj02 or bd09", "crs");
+	*out = geo_crs_convert(crs, GEO_CRS_WGS84, p);
+	return 0;
+}
+
+/*
  * Locates a WGS-84 point for a case: sets c's point and area ids and found[]
  * (catalog indexes). Refuses a point outside the city or outside the
  * caller's jurisdiction, naming "lon".
@@ -407,7 +431,6 @@ static int intake_prepare(struct app *app, struct api_session *s, json_t *obj, c
 	struct case_row *c = &in->c;
 	struct report_row *r = &in->r;
 	json_t *v, *caller;
-	enum geo_crs crs = GEO_CRS_WGS84;
 	struct geo_point p;
 	uint32_t found[AREA_KIND_COUNT];
 	const char *route_code;
@@ -429,17 +452,8 @@ static int intake_prepare(struct app *app, struct api_session *s, json_t *obj, c
 		return refuse(e, 400, "invalid", "text must be a non-empty string of at most 4000 bytes",
 			      "text");
 	r->text = (char *)json_string_value(v);
-	v = json_object_get(obj, "lon");
-	if (!json_is_number(v) || !isfinite(json_number_value(v)) || fabs(json_number_value(v)) > 180)
-		return refuse(e, 400, "invalid", "lon must be a number from -180 to 180", "lon");
-	p.lon = json_number_value(v);
-	v = json_object_get(obj, "lat");
-	if (!json_is_number(v) || !isfinite(json_number_value(v)) || fabs(json_number_value(v)) > 90)
-		return refuse(e, 400, "invalid", "lat must be a number from -90 to 90", "lat");
-	p.lat = json_number_value(v);
-	v = json_object_get(obj, "crs");
-	if (v && (!json_is_string(v) || geo_crs_parse(json_string_value(v), &crs)))
-		return refuse(e, 400, "invalid", "crs must be wgs84, gcj02 or bd09", "crs");
+	if (read_point(obj, &p, e))
+		return 1;
 	r->received_at = now;
 	r->reported_at = now;
 	v = json_object_get(obj, "reported_at");
@@ -468,7 +482,6 @@ static int intake_prepare(struct app *app, struct api_session *s, json_t *obj, c
 	}
 
 	/* locate */
-	p = geo_crs_convert(crs, GEO_CRS_WGS84, p);
 	if (locate_case(app, s, p, c, found, e))
 		return 1;
 	route_code = routing_code(app, found);
@@ -946,6 +959,28 @@ static void conflict(struct http_resp *resp, const struct case_row *cur)
 	http_json(resp, 409);
 }
 
+/*
+ * Stores a versioned change and answers with the case as changed (published
+ * on the stream), or with 409 and the current version when someone changed
+ * it first. ch->out must point to storage for the result.
+ */
+static int apply_change(struct app *app, struct api_session *s, struct store_case_change *ch,
+			struct http_resp *resp)
+{
+	int rc = store_case_change(app->store, ch);
+
+	if (rc == SG_ECONFLICT) {
+		conflict(resp, ch->out);
+		return SG_OK;
+	}
+	if (rc)
+		return rc;
+	publish(app, FEED_CASE_UPDATED, ch->out);
+	write_case(app, &s->scope, &resp->body, ch->out);
+	http_json(resp, 200);
+	return SG_OK;
+}
+
 int api_case_transition(void *appv, struct http_req *req, struct http_resp *resp)
 {
 	static const char *const allowed[] = { "to", "note", "version", NULL };
@@ -992,17 +1027,7 @@ int api_case_transition(void *appv, struct http_req *req, struct http_resp *resp
 	ch.actor = s->name;
 	ch.note = note;
 	ch.out = &after;
-	rc = store_case_change(app->store, &ch);
-	if (rc == SG_ECONFLICT) {
-		rc = SG_OK;
-		conflict(resp, &after);
-		goto out;
-	}
-	if (rc)
-		goto out;
-	publish(app, FEED_CASE_UPDATED, &after);
-	write_case(app, &s->scope, &resp->body, &after);
-	http_json(resp, 200);
+	rc = apply_change(app, s, &ch, resp);
 out:
 	json_decref(body);
 	return rc;
@@ -1071,17 +1096,7 @@ int api_case_divert(void *appv, struct http_req *req, struct http_resp *resp)
 		 to_police ? c.department : d, note ? ": " : "", note ? note : "");
 	ch.note = hist_note;
 	ch.out = &after;
-	rc = store_case_change(app->store, &ch);
-	if (rc == SG_ECONFLICT) {
-		rc = SG_OK;
-		conflict(resp, &after);
-		goto out;
-	}
-	if (rc)
-		goto out;
-	publish(app, FEED_CASE_UPDATED, &after);
-	write_case(app, &s->scope, &resp->body, &after);
-	http_json(resp, 200);
+	rc = apply_change(app, s, &ch, resp);
 out:
 	json_decref(body);
 	return rc;
@@ -1172,8 +1187,7 @@ int api_case_move(void *appv, struct http_req *req, struct http_resp *resp)
 	struct store_case_change ch;
 	struct case_row c, loc, after;
 	struct intake_error e;
-	json_t *body = NULL, *v;
-	enum geo_crs crs = GEO_CRS_WGS84;
+	json_t *body = NULL;
 	struct geo_point p;
 	uint32_t found[AREA_KIND_COUNT];
 	const char *note, *dept = NULL;
@@ -1188,25 +1202,8 @@ int api_case_move(void *appv, struct http_req *req, struct http_resp *resp)
 	if (api_body_object(req, resp, &body) || api_only_fields(body, allowed, resp) ||
 	    version_and_note(body, resp, &version, &note))
 		goto out;
-	v = json_object_get(body, "lon");
-	if (!json_is_number(v) || !isfinite(json_number_value(v)) || fabs(json_number_value(v)) > 180) {
-		http_error(resp, 400, "invalid", "lon must be a number from -180 to 180", "lon");
-		goto out;
-	}
-	p.lon = json_number_value(v);
-	v = json_object_get(body, "lat");
-	if (!json_is_number(v) || !isfinite(json_number_value(v)) || fabs(json_number_value(v)) > 90) {
-		http_error(resp, 400, "invalid", "lat must be a number from -90 to 90", "lat");
-		goto out;
-	}
-	p.lat = json_number_value(v);
-	v = json_object_get(body, "crs");
-	if (v && (!json_is_string(v) || geo_crs_parse(json_string_value(v), &crs))) {
-		http_error(resp, 400, "invalid", "crs must be wgs84, gcj02 or bd09", "crs");
-		goto out;
-	}
 	memset(&loc, 0, sizeof loc);
-	if (locate_case(app, s, geo_crs_convert(crs, GEO_CRS_WGS84, p), &loc, found, &e)) {
+	if (read_point(body, &p, &e) || locate_case(app, s, p, &loc, found, &e)) {
 		http_error(resp, e.status, e.code, e.message, e.field);
 		goto out;
 	}
@@ -1238,17 +1235,7 @@ int api_case_move(void *appv, struct http_req *req, struct http_resp *resp)
 	ch.actor = s->name;
 	ch.note = hist;
 	ch.out = &after;
-	rc = store_case_change(app->store, &ch);
-	if (rc == SG_ECONFLICT) {
-		rc = SG_OK;
-		conflict(resp, &after);
-		goto out;
-	}
-	if (rc)
-		goto out;
-	publish(app, FEED_CASE_UPDATED, &after);
-	write_case(app, &s->scope, &resp->body, &after);
-	http_json(resp, 200);
+	rc = apply_change(app, s, &ch, resp);
 out:
 	json_decref(body);
 	return rc;
