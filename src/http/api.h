@@ -113,6 +113,11 @@ int api_parse_id(const char *s, int64_t *out);
 void api_write_area(struct app *app, struct sg_buf *b, uint32_t idx);
 /* Writes {"id":..,"kind":..,"code":..,"name":..} for an area. */
 void api_write_area_ref(struct app *app, struct sg_buf *b, uint32_t idx);
+/*
+ * Parses an ISO 8601 / RFC 3339 date-time with a time zone (…Z, …+08:00 or
+ * …+0800; fractions of a second ignored) into Unix seconds. SG_EINVAL otherwise.
+ */
+int api_parse_time(const char *s, int64_t *out);
 /* Formats a Unix time as RFC 3339 UTC ("2026-11-28T16:02:12Z"). */
 void api_format_time(int64_t t, char out[32]);
 

@@ -225,40 +225,6 @@ static void write_report(struct sg_buf *b, const struct report_row *r, bool full
 	sg_buf_putc(b, '}');
 }
 
-/* Parses RFC 3339 ("2026-11-28T09:30:00Z", "…+08:00", fractions ignored). */
-static int parse_time(const char *s, int64_t *out)
-{
-	struct tm tm;
-	const char *p;
-	int64_t t;
-
-	memset(&tm, 0, sizeof tm);
-	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!p)
-		return SG_EINVAL;
-	if (*p == '.') {
-		p++;
-		if (*p < '0' || *p > '9')
-			return SG_EINVAL;
-		while (*p >= '0' && *p <= '9')
-			p++;
-	}
-	t = (int64_t)timegm(&tm);
-	if (*p == 'Z' && p[1] == '\0') {
-		*out = t;
-		return SG_OK;
-	}
-	if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
-		int hh = (p[1] - '0') * 10 + (p[2] - '0'), mm = (p[4] - '0') * 10 + (p[5] - '0');
-		if (hh > 14 || mm > 59)
-			return SG_EINVAL;
-		t -= (*p == '+' ? 1 : -1) * (int64_t)(hh * 3600 + mm * 60);
-		*out = t;
-		return SG_OK;
-	}
-	return SG_EINVAL;
-}
-
 static bool valid_phone(const char *s)
 {
 	size_t n = strlen(s), digits = 0;
@@ -457,7 +423,7 @@ static int intake_prepare(struct app *app, struct api_session *s, json_t *obj, c
 	r->received_at = now;
 	r->reported_at = now;
 	v = json_object_get(obj, "reported_at");
-	if (v && (!json_is_string(v) || parse_time(json_string_value(v), &r->reported_at) ||
+	if (v && (!json_is_string(v) || api_parse_time(json_string_value(v), &r->reported_at) ||
 		  r->reported_at > now + 300))
 		return refuse(e, 400, "invalid",
 			      "reported_at must be an RFC 3339 time, not in the future", "reported_at");
@@ -906,7 +872,7 @@ int api_cases_list(void *appv, struct http_req *req, struct http_resp *resp)
 				  "limit");
 	if (cursor_s && api_parse_id(cursor_s, &f.before_id))
 		return http_error(resp, 400, "invalid", "cursor is not one this server gave", "cursor");
-	if (since_s && parse_time(since_s, &f.since))
+	if (since_s && api_parse_time(since_s, &f.since))
 		return http_error(resp, 400, "invalid", "since must be an RFC 3339 time", "since");
 	if (area_s) {
 		uint32_t i = catalog_find_code(app->catalog, area_s);

@@ -190,54 +190,6 @@ static int write_case_request(struct app *app, const struct catalog_scope *scope
 	return SG_OK;
 }
 
-/*
- * Parses ISO 8601 date-times with a time zone, as GeoReport's examples
- * write them: 2026-11-28T09:30:00Z, …+08:00 or …+0800, with optional
- * fractions of a second (ignored).
- */
-static int parse_iso8601(const char *s, int64_t *out)
-{
-	struct tm tm;
-	const char *p;
-	int64_t t;
-	size_t n;
-
-	memset(&tm, 0, sizeof tm);
-	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!p)
-		return SG_EINVAL;
-	if (*p == '.') {
-		p++;
-		if (*p < '0' || *p > '9')
-			return SG_EINVAL;
-		while (*p >= '0' && *p <= '9')
-			p++;
-	}
-	t = (int64_t)timegm(&tm);
-	if (strcmp(p, "Z") == 0) {
-		*out = t;
-		return SG_OK;
-	}
-	n = strlen(p);
-	if ((*p == '+' || *p == '-') && (n == 6 || n == 5)) {
-		const char *mm_s = n == 6 ? p + 4 : p + 3;
-		int hh, mm;
-		if (n == 6 && p[3] != ':')
-			return SG_EINVAL;
-		if (strspn(p + 1, "0123456789") != (n == 6 ? 2u : 4u) ||
-		    strspn(mm_s, "0123456789") != 2)
-			return SG_EINVAL;
-		hh = (p[1] - '0') * 10 + (p[2] - '0');
-		mm = (mm_s[0] - '0') * 10 + (mm_s[1] - '0');
-		if (hh > 14 || mm > 59)
-			return SG_EINVAL;
-		t -= (*p == '+' ? 1 : -1) * (int64_t)(hh * 3600 + mm * 60);
-		*out = t;
-		return SG_OK;
-	}
-	return SG_EINVAL;
-}
-
 /* ---- GET /open311/v2/services.json ---------------------------------------- */
 
 int api_open311_services(void *appv, struct http_req *req, struct http_resp *resp)
@@ -687,12 +639,12 @@ int api_open311_requests_list(void *appv, struct http_req *req, struct http_resp
 			goto out;
 		}
 	}
-	if (start_s && parse_iso8601(start_s, &start)) {
+	if (start_s && api_parse_time(start_s, &start)) {
 		http_error(resp, 400, "invalid", "start_date must be an ISO 8601 time with a time zone",
 			   "start_date");
 		goto out;
 	}
-	if (end_s && parse_iso8601(end_s, &end)) {
+	if (end_s && api_parse_time(end_s, &end)) {
 		http_error(resp, 400, "invalid", "end_date must be an ISO 8601 time with a time zone",
 			   "end_date");
 		goto out;
