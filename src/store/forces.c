@@ -74,14 +74,13 @@ out:
 }
 
 struct org_add_ctx {
-	struct store_org *o;
+	struct store_org *v;
+	size_t n;
 	const char *actor;
 };
 
-static int org_add_cmd(sqlite3 *db, void *arg)
+static int org_add_one(sqlite3 *db, struct store_org *o, const char *actor)
 {
-	struct org_add_ctx *c = arg;
-	struct store_org *o = c->o;
 	sqlite3_stmt *st = NULL;
 	char subject[40];
 	int rc;
@@ -118,20 +117,33 @@ static int org_add_cmd(sqlite3 *db, void *arg)
 	if ((rc = org_areas_write(db, o->id, o->area_ids, o->nareas)))
 		return rc;
 	snprintf(subject, sizeof subject, "org:%lld", (long long)o->id);
-	return c->actor ? store__audit_append_tx(db, c->actor, "org.create", subject, o->name) : 0;
+	return actor ? store__audit_append_tx(db, actor, "org.create", subject, o->name) : 0;
 }
 
-int store_org_add(struct store *s, struct store_org *o, const char *actor)
+static int orgs_add_cmd(sqlite3 *db, void *arg)
 {
-	struct org_add_ctx c = { o, actor };
+	struct org_add_ctx *c = arg;
+	int rc = SG_OK;
+
+	for (size_t i = 0; !rc && i < c->n; i++)
+		rc = org_add_one(db, &c->v[i], c->actor);
+	return rc;
+}
+
+int store_orgs_add(struct store *s, struct store_org *v, size_t n, const char *actor)
+{
+	struct org_add_ctx c = { v, n, actor };
+	int64_t now = (int64_t)time(NULL);
 	int rc;
 
-	if (!o->created_at)
-		o->created_at = (int64_t)time(NULL);
-	rc = store__submit(s, org_add_cmd, &c);
-	if (!rc) {
-		o->updated_at = o->created_at;
-		o->version = 1;
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i].created_at)
+			v[i].created_at = now;
+	}
+	rc = store__submit(s, orgs_add_cmd, &c);
+	for (size_t i = 0; !rc && i < n; i++) {
+		v[i].updated_at = v[i].created_at;
+		v[i].version = 1;
 	}
 	return rc;
 }
@@ -398,6 +410,8 @@ static int people_load_cmd(sqlite3 *db, void *arg)
 			}
 			l->added++;
 		}
+		if (l->added_cb)
+			l->added_cb(l->ctx, chunk, n);
 	}
 	snprintf(detail, sizeof detail, "%zu people", l->added);
 	if (!rc && l->actor)

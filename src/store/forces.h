@@ -42,11 +42,12 @@ struct store_org {
 };
 
 /*
- * Adds an organisation (sets o->id, created_at, updated_at and version) and
- * audits it as actor. SG_ECONFLICT if the code is taken, SG_ENOTFOUND if the
- * parent or an area does not exist.
+ * Adds organisations in order, in one transaction (sets each id, created_at,
+ * updated_at and version; a parent may be an earlier one of the same call)
+ * and audits each as actor (NULL: not audited). SG_ECONFLICT if a code is
+ * taken, SG_ENOTFOUND if a parent or an area does not exist.
  */
-int store_org_add(struct store *s, struct store_org *o, const char *actor);
+int store_orgs_add(struct store *s, struct store_org *v, size_t n, const char *actor);
 /* Reads an organisation. SG_ENOTFOUND. */
 int store_org_get(struct store *s, int64_t id, struct store_org *out);
 
@@ -99,8 +100,12 @@ struct store_person {
  */
 typedef int (*store_people_next_fn)(void *ctx, struct store_person *out, size_t cap, size_t *n);
 
+/* Called after each chunk is stored, with the chunk's ids set (p borrowed for the call). */
+typedef void (*store_people_added_fn)(void *ctx, const struct store_person *p, size_t n);
+
 struct store_people_load {
 	store_people_next_fn next;
+	store_people_added_fn added_cb; /* may be NULL */
 	void *ctx;
 	const char *actor;   /* audited once with the count */
 	size_t added;        /* out: people inserted */
