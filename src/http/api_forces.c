@@ -1493,14 +1493,18 @@ int api_units_nearest(void *appv, struct http_req *req, struct http_resp *resp)
 		x->station = api_station_of(app, home);
 		catalog_locate(app->catalog, (struct geo_point){ hits[i].unit.lon, hits[i].unit.lat },
 			       where);
-		if ((home != CATALOG_NONE &&
-		     (home == found[AREA_POLICE_GRID] || home == found[AREA_GOV_GRID])) ||
-		    (found[AREA_POLICE_GRID] != CATALOG_NONE &&
-		     where[AREA_POLICE_GRID] == found[AREA_POLICE_GRID]))
+		/*
+		 * Where the unit belongs comes first: its own grid, else another
+		 * station's unit; then where it is: inside the point's police grid.
+		 */
+		if (home != CATALOG_NONE && (home == found[AREA_POLICE_GRID] || home == found[AREA_GOV_GRID]))
 			x->reason = "in_case_grid";
 		else if (found[AREA_STATION] != CATALOG_NONE && x->station != CATALOG_NONE &&
 			 x->station != found[AREA_STATION])
 			x->reason = "neighbouring_station";
+		else if (found[AREA_POLICE_GRID] != CATALOG_NONE &&
+			 where[AREA_POLICE_GRID] == found[AREA_POLICE_GRID])
+			x->reason = "in_case_grid";
 		else
 			x->reason = "nearest_by_eta";
 	}
