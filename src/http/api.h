@@ -152,7 +152,6 @@ int api_intake_report(struct app *app, struct api_session *s, json_t *obj,
 		      struct intake_error *e);
 
 /* handlers (api_system.c, api_auth.c, api_areas.c, api_fusion.c) */
-int api_index(void *app, struct http_req *req, struct http_resp *resp);
 int api_healthz(void *app, struct http_req *req, struct http_resp *resp);
 int api_metrics(void *app, struct http_req *req, struct http_resp *resp);
 int api_login(void *app, struct http_req *req, struct http_resp *resp);
@@ -166,6 +165,7 @@ int api_locate(void *app, struct http_req *req, struct http_resp *resp);
 int api_fusion_list(void *app, struct http_req *req, struct http_resp *resp);
 int api_fusion_summary(void *app, struct http_req *req, struct http_resp *resp);
 int api_reports_create(void *app, struct http_req *req, struct http_resp *resp);
+int api_reports_check(void *app, struct http_req *req, struct http_resp *resp);
 int api_events_ingest(void *app, struct http_req *req, struct http_resp *resp);
 int api_cases_list(void *app, struct http_req *req, struct http_resp *resp);
 int api_case_get(void *app, struct http_req *req, struct http_resp *resp);
