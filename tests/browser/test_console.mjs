@@ -203,6 +203,23 @@ try {
   await desk.click('#lang-btn');
   s.check((await desk.textContent('#nav a[data-view=board]')) === '警情/工单', 'and switches back to Chinese');
 
+  // --- a GCJ-02 base map (Amap-style): markers are shifted into its datum
+  const amap = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+  await amap.addInitScript((base) => localStorage.setItem('sg.map', JSON.stringify(
+    { tiles: base + '/assets/images/layers.png?z={z}&x={x}&y={y}', crs: 'gcj02' })), srv.base);
+  const gp = await amap.newPage();
+  gp.on('pageerror', (e) => errors.push(e.message));
+  await consoleLogin(gp, srv.base, 'admin', 'safegrid-admin');
+  await gp.waitForSelector(`path.sg-case-${id}`, { timeout: 10000 });
+  s.check(await gp.$('img.leaflet-tile'), 'the configured tiles are drawn');
+  const shownAt = await gp.evaluate((cid) => window.sgConsole.views().map.markers.get(cid).getLatLng(), id);
+  const back = (await srv.get(`/api/v1/locate?lon=${shownAt.lng}&lat=${shownAt.lat}&crs=gcj02`, admin)).body.point;
+  const caseNow = (await srv.get('/api/v1/cases/' + id, admin)).body;
+  const offM = Math.hypot(shownAt.lng - caseNow.lon, shownAt.lat - caseNow.lat) * 111000;
+  s.check(Math.abs(back.lon - caseNow.lon) < 1e-6 && Math.abs(back.lat - caseNow.lat) < 1e-6 && offM > 100,
+    `the marker sits at the case's GCJ-02 position (${offM.toFixed(0)} m from WGS-84), as the server converts it`, [shownAt, back, caseNow.lon, caseNow.lat]);
+  await amap.close();
+
   // --- a station officer sees nothing outside the station
   const officer = await srv.login('officer', 'safegrid-demo');
   const me = (await srv.get('/api/v1/me', officer)).body;

@@ -3,7 +3,7 @@
 // Deadlines count down every second; escalated cases stand out.
 import * as api from './api.js';
 import * as live from './live.js';
-import { t, label, nameOf, onLangChange, applyLabels } from './i18n.js';
+import { t, label, nameOf, onLangChange, applyLabels, fmtTime } from './i18n.js';
 import { esc } from './map.js';
 
 const STATES = ['new', 'dispatched', 'on_scene', 'sent', 'acknowledged', 'failed', 'in_progress', 'resolved', 'closed', 'cancelled'];
@@ -91,7 +91,7 @@ export function createBoardView(root, ctx) {
     const cat = ctx.category(c.category);
     const esc8 = live.isEscalated(c);
     return `<tr data-id="${c.id}" class="${esc8 ? 'escalated' : ''} ${selected === c.id ? 'selected' : ''}">
-      <td>#${c.id}</td><td>${new Date(c.created_at).toLocaleString()}</td>
+      <td>#${c.id}</td><td>${fmtTime(c.created_at)}</td>
       <td>${esc(nameOf(cat) || c.category)} <span class="badge ${c.police ? 'police' : 'nonpolice'}">${esc(label('type', c.type))}</span></td>
       <td><span class="dot prio-${c.priority}"></span>${esc(label('prio', c.priority))}</td>
       <td class="st">${esc(label('state', c.status))}${esc8 ? ` <span class="badge esc">${t('escalated')} · ${esc(label('kind', c.escalation))}</span>` : ''}</td>
@@ -170,10 +170,10 @@ export function createBoardView(root, ctx) {
         <select id="divert-dept">${c.police ? '' : `<option value="station">${esc(t('detail.divert_station'))}</option>`}${depts.map((d) => `<option value="${esc(d.id)}">${esc(nameOf(d))}</option>`).join('')}</select>
         <button type="button" class="warn" id="divert">${t('detail.divert')}</button></div></section>` : ''}
       <section><h3>${t('detail.reports')} (${c.reports_list.length})</h3>
-        ${c.reports_list.map((r) => `<div class="card" style="margin-bottom:6px"><div class="muted">${esc(label('source', r.source))} · ${new Date(r.reported_at).toLocaleString()}</div>
+        ${c.reports_list.map((r) => `<div class="card" style="margin-bottom:6px"><div class="muted">${esc(label('source', r.source))} · ${fmtTime(r.reported_at)}</div>
           <div>${esc(r.text)}</div><div class="muted">${t('detail.caller')}: <span class="caller">${esc(r.caller.name || '—')} ${esc(r.caller.phone || '')}</span>${r.caller.masked ? ' ' + t('detail.masked') : ''}</div></div>`).join('')}</section>
       <section><h3>${t('detail.history')}</h3><table id="history"><tr><th>${t('hist.at')}</th><th>${t('hist.actor')}</th><th>${t('hist.change')}</th><th>${t('hist.note')}</th></tr>
-        ${c.history.map((h) => `<tr><td>${new Date(h.at).toLocaleString()}</td><td>${esc(h.actor)}</td><td>${h.from ? esc(label('state', h.from)) + ' → ' : ''}${esc(label('state', h.to || ''))}</td><td>${esc(h.note || '')}</td></tr>`).join('')}</table></section>`;
+        ${c.history.map((h) => `<tr><td>${fmtTime(h.at)}</td><td>${esc(h.actor)}</td><td>${h.from ? esc(label('state', h.from)) + ' → ' : ''}${esc(label('state', h.to || ''))}</td><td>${esc(h.note || '')}</td></tr>`).join('')}</table></section>`;
     aside.querySelector('#close').addEventListener('click', () => { detail = null; selected = null; renderDetail(); render(); });
     for (const b of aside.querySelectorAll('[data-to]')) b.addEventListener('click', () => change('transitions', { to: b.dataset.to }));
     const dv = aside.querySelector('#divert');

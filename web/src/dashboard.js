@@ -5,7 +5,7 @@
 // Refreshes every minute and shortly after live case events.
 import * as api from './api.js';
 import * as live from './live.js';
-import { t, nameOf, onLangChange, applyLabels } from './i18n.js';
+import { t, nameOf, onLangChange, applyLabels, fmtTime } from './i18n.js';
 
 const DAY = 86400e3;
 // A local day (China Standard Time, as the statistics count) as YYYY-MM-DD.
@@ -70,7 +70,7 @@ export function createDashboardView(root, ctx) {
     await ensureMap();
     Object.assign(data, { today: td, yoy, mom, district: dist, months: ms.map((r, i) => ({ ...months[i], r })) });
     render();
-    root.querySelector('#dash-at').textContent = new Date().toLocaleTimeString();
+    root.querySelector('#dash-at').textContent = fmtTime(new Date().toISOString(), false);
   }
 
   function group(r, key) { const g = r.groups.find((x) => x.key === key); return g ? g.value : 0; }

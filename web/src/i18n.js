@@ -48,3 +48,12 @@ export function nameOf(obj) {
 }
 
 export const languages = Object.keys(dicts);
+
+// A time as the command centre reads it: China Standard Time, in the console's language.
+export function fmtTime(iso, withDate = true) {
+  const d = new Date(iso);
+  if (isNaN(d)) return '';
+  const opts = { timeZone: 'Asia/Shanghai', hour12: false, hour: '2-digit', minute: '2-digit', second: '2-digit' };
+  if (withDate) Object.assign(opts, { year: 'numeric', month: '2-digit', day: '2-digit' });
+  return d.toLocaleString(lang === 'en' ? 'en-GB' : 'zh-CN', opts);
+}

@@ -4,7 +4,7 @@
 // it will go and which open cases nearby it may duplicate; one click files
 // it, or files and diverts it to a department.
 import * as api from './api.js';
-import { t, label, nameOf, onLangChange, applyLabels } from './i18n.js';
+import { t, label, nameOf, onLangChange, applyLabels, fmtTime } from './i18n.js';
 import { toDisplay, getDisplayCrs, geometryToDisplay } from './coord.js';
 import { esc, caseMini } from './map.js';
 
@@ -68,10 +68,14 @@ export function createIntakeView(root, ctx) {
     form.lat.value = e.latlng.lat.toFixed(6);
     schedule(0);
   });
-  api.get('/api/v1/areas' + api.qs({ kind: 'district', format: 'geojson', simplify: 30 })).then((fc) => {
-    for (const f of fc.features) geometryToDisplay(f.geometry);
-    L.geoJSON(fc, { style: { color: '#14202e', weight: 1.5, fill: false }, interactive: false }).addTo(map);
-  }).catch(() => {});
+  // Districts and station areas as a guide: which station a click falls to.
+  for (const [kind, simplify, style] of [['station', 10, { color: '#1f6feb', weight: 1, fillOpacity: 0.04 }],
+    ['district', 30, { color: '#14202e', weight: 2, fill: false }]]) {
+    api.get('/api/v1/areas' + api.qs({ kind, format: 'geojson', simplify })).then((fc) => {
+      for (const f of fc.features) geometryToDisplay(f.geometry);
+      L.geoJSON(fc, { style, interactive: false }).addTo(map);
+    }).catch(() => {});
+  }
   const first = (ctx.me.scope || [])[0];
   if (first) api.get('/api/v1/areas/' + first.id).then((a) => {
     const [w, s, e, n] = a.bbox;
@@ -124,7 +128,7 @@ export function createIntakeView(root, ctx) {
       <dt>${t('intake.terms')}</dt><dd>${cl.terms.map(esc).join('、') || '—'} <span class="muted">(${t('intake.score')} ${cl.score})</span></dd>
       <dt>${t('intake.goes_to')}</dt><dd id="pv-org">${esc(nameOf(c.org.kind === 'department' ? (ctx.department(c.org.id) || c.org) : c.org))}</dd>
       <dt>${t('col.place')}</dt><dd>${c.areas.slice(0, 3).map((a) => esc(a.name)).join(' · ')}</dd>
-      <dt>${t('intake.deadline')}</dt><dd>${new Date(c.deadline_at).toLocaleTimeString()}</dd>`;
+      <dt>${t('intake.deadline')}</dt><dd>${fmtTime(c.deadline_at, false)}</dd>`;
     if (r.would_join) html += `<dt>${t('intake.would_join')}</dt><dd><b>#${r.would_join}</b></dd>`;
     html += `</dl><h3>${t('intake.nearby')}</h3>`;
     html += r.nearby.length

@@ -4,7 +4,7 @@
 // layers and markers are drawn in the tiles' datum (coord.js).
 import * as api from './api.js';
 import * as live from './live.js';
-import { t, label, nameOf, onLangChange, applyLabels } from './i18n.js';
+import { t, label, nameOf, onLangChange, applyLabels, fmtTime } from './i18n.js';
 import { toDisplay, geometryToDisplay, getDisplayCrs } from './coord.js';
 
 const GRID_MIN_ZOOM = 14; // governance grids (11,834 city-wide) load by viewport from here
@@ -42,6 +42,8 @@ export function createMapView(root, ctx) {
 
   const layers = {};
   const markers = new Map();
+  // Cases and the picked place draw above every area layer, whatever loads last.
+  map.createPane('cases').style.zIndex = 650;
   const caseLayer = L.layerGroup().addTo(map);
   let gridLayer = null, gridKind = null, gridSeq = 0;
   let clickMarker = null;
@@ -127,7 +129,7 @@ export function createMapView(root, ctx) {
       return;
     }
     if (!m) {
-      m = L.circleMarker(toDisplay(c.lon, c.lat), markerStyle(c));
+      m = L.circleMarker(toDisplay(c.lon, c.lat), { ...markerStyle(c), pane: 'cases' });
       m.on('click', () => ctx.go('board', c.id));
       m.bindTooltip(tooltipOf(c));
       m.addTo(caseLayer);
@@ -157,7 +159,7 @@ export function createMapView(root, ctx) {
     const el = root.querySelector('#place');
     el.innerHTML = `<span class="muted">${t('map.loading')}</span>`;
     if (clickMarker) map.removeLayer(clickMarker);
-    clickMarker = L.circleMarker(latlng, { radius: 5, color: '#1f6feb', fillOpacity: 1 }).addTo(map);
+    clickMarker = L.circleMarker(latlng, { radius: 5, color: '#1f6feb', fillOpacity: 1, pane: 'cases' }).addTo(map);
     try {
       const loc = await api.get('/api/v1/locate' + api.qs({ lon: latlng.lng.toFixed(7), lat: latlng.lat.toFixed(7), crs: getDisplayCrs() }));
       if (!loc.areas.length) { el.innerHTML = `<p>${t('place.outside')}</p>`; return; }
@@ -223,5 +225,5 @@ export function esc(s) {
 
 export function caseMini(c, ctx) {
   const cat = ctx.category(c.category);
-  return `<div class="case-mini" data-case="${c.id}"><span class="dot prio-${c.priority}"></span>#${c.id} ${esc(nameOf(cat) || c.category)} · ${esc(label('state', c.status))} <span class="muted">${esc(nameOf(c.org))} · ${new Date(c.created_at).toLocaleString()}</span></div>`;
+  return `<div class="case-mini" data-case="${c.id}"><span class="dot prio-${c.priority}"></span>#${c.id} ${esc(nameOf(cat) || c.category)} · ${esc(label('state', c.status))} <span class="muted">${esc(nameOf(c.org))} · ${fmtTime(c.created_at)}</span></div>`;
 }
