@@ -91,7 +91,7 @@ export function createDashboardView(root, ctx) {
     charts.category.setOption({
       backgroundColor: 'transparent',
       tooltip: { trigger: 'axis', formatter: (ps) => { const k = top[ps[0].dataIndex].key; return `${catName(k)}<br>${t('dash.current')}: ${top[ps[0].dataIndex].value}<br>${t('dash.yoy')}: ${pct(top[ps[0].dataIndex].change_pct)}<br>${t('dash.mom')}: ${pct(momOf(k))}`; } },
-      grid: { left: 110, right: 130, top: 10, bottom: 20 },
+      grid: { left: 110, right: 210, top: 10, bottom: 20 },
       xAxis: { type: 'value' },
       yAxis: { type: 'category', data: top.map((g) => catName(g.key)) },
       series: [{ type: 'bar', name: t('dash.current'), data: top.map((g) => g.value), itemStyle: { color: '#3ba0ff' },
@@ -104,7 +104,7 @@ export function createDashboardView(root, ctx) {
       backgroundColor: 'transparent',
       tooltip: { formatter: (p) => `${districtNames[p.name] || p.name}: ${p.value ?? 0}` },
       visualMap: { min: 0, max, left: 10, bottom: 10, calculable: true, inRange: { color: ['#163a5c', '#2f7fc1', '#f4d35e', '#d7263d'] }, textStyle: { color: '#9fb3c8' } },
-      series: [{ type: 'map', map: 'sg-districts', roam: true, data: dvals,
+      series: [{ type: 'map', map: 'sg-districts', roam: true, zoom: 1.15, data: dvals,
         label: { show: true, color: '#fff', fontSize: 10, formatter: (p) => districtNames[p.name] || p.name },
         itemStyle: { borderColor: '#0d1b2a' } }],
     }, true);
