@@ -281,6 +281,16 @@ try {
     'an analyst reads the caller masked', masked);
   s.check(!(await ana.$('#transitions')), 'an analyst gets no transition buttons');
 
+  // --- names are text, never markup (an admin may rename any area)
+  const grid = (await srv.get(`/api/v1/locate?lon=${P.lon}&lat=${P.lat}`, admin)).body.areas.find((a) => a.kind === 'gov_grid');
+  const evil = '<img src=x onerror="window.__sgxss=1">网格';
+  await srv.call('PATCH', '/api/v1/areas/' + grid.id, { name: evil }, admin);
+  await desk.click('#nav a[data-view=map]');
+  await desk.evaluate((p) => window.sgConsole.views().map.showPlace(L.latLng(p.lat, p.lon)), P);
+  await desk.waitForSelector('#place .areas-list');
+  s.check((await desk.textContent('#place .areas-list')).includes(evil) && !(await desk.$('#place img')) &&
+    !(await desk.evaluate(() => window.__sgxss)), 'an area name with markup is shown as text');
+
   s.check(errors.length === 0, 'no script error on any page', errors);
 } catch (e) {
   s.check(false, 'the scenario ran to the end', e.stack || String(e));

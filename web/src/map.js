@@ -50,7 +50,7 @@ export function createMapView(root, ctx) {
 
   function onEach(feature, layer) {
     const p = feature.properties;
-    layer.bindTooltip(p.name + (p.split ? ' · ' + t('place.split') : ''), { sticky: true });
+    layer.bindTooltip(esc(p.name) + (p.split ? ' · ' + esc(t('place.split')) : ''), { sticky: true });
   }
 
   async function loadStatic(kind) {
@@ -119,7 +119,7 @@ export function createMapView(root, ctx) {
 
   function tooltipOf(c) {
     const cat = ctx.category(c.category);
-    return `#${c.id} ${nameOf(cat) || c.category} · ${label('state', c.status)} · ${nameOf(c.org)}`;
+    return esc(`#${c.id} ${nameOf(cat) || c.category} · ${label('state', c.status)} · ${nameOf(c.org)}`);
   }
 
   function placeCase(c) {
