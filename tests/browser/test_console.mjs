@@ -98,6 +98,7 @@ try {
   const tBoard = Date.now() - t0;
   const onMap = await waitFor(() => mapPage.$(`path.sg-case-${id}`), LIVE_MS + 1000, 20);
   const tMap = Date.now() - t0;
+  console.log(`live stream: filed -> board ${tBoard} ms, -> map ${tMap} ms`);
   s.check(id > 0 && onBoard && tBoard <= LIVE_MS, `the case is on the board within 2 s (${tBoard} ms)`);
   s.check(onMap && tMap <= LIVE_MS, `the case is on the map within 2 s (${tMap} ms)`);
   s.check(await mapPage.$(`path.sg-case-${id}.sg-state-new`), 'the map marker shows the state');
