@@ -4,7 +4,7 @@
 import * as api from './api.js';
 import * as live from './live.js';
 import { t, label, nameOf, onLangChange, applyLabels, fmtTime } from './i18n.js';
-import { esc } from './map.js';
+import { esc } from './dom.js';
 
 const STATES = ['new', 'dispatched', 'on_scene', 'sent', 'acknowledged', 'failed', 'in_progress', 'resolved', 'closed', 'cancelled'];
 const SINCE = { '1h': 3600, '24h': 86400, '7d': 7 * 86400, '30d': 30 * 86400, all: 0 };

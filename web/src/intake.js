@@ -6,7 +6,7 @@
 import * as api from './api.js';
 import { t, label, nameOf, onLangChange, applyLabels, fmtTime } from './i18n.js';
 import { toDisplay, getDisplayCrs, geometryToDisplay } from './coord.js';
-import { esc, caseMini } from './map.js';
+import { esc, caseMini } from './dom.js';
 
 export function createIntakeView(root, ctx) {
   const mayFile = ctx.me.role !== 'analyst';

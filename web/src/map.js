@@ -4,8 +4,9 @@
 // layers and markers are drawn in the tiles' datum (coord.js).
 import * as api from './api.js';
 import * as live from './live.js';
-import { t, label, nameOf, onLangChange, applyLabels, fmtTime } from './i18n.js';
+import { t, label, nameOf, onLangChange, applyLabels } from './i18n.js';
 import { toDisplay, geometryToDisplay, getDisplayCrs } from './coord.js';
+import { esc, caseMini } from './dom.js';
 
 const GRID_MIN_ZOOM = 14; // governance grids (11,834 city-wide) load by viewport from here
 const PRIO_COLOR = { 1: '#d7263d', 2: '#f46036', 3: '#e2b714', 4: '#7d8b99' };
@@ -217,13 +218,4 @@ export function createMapView(root, ctx) {
     gridKind: () => gridKind,
     showPlace,
   };
-}
-
-export function esc(s) {
-  return String(s ?? '').replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[ch]));
-}
-
-export function caseMini(c, ctx) {
-  const cat = ctx.category(c.category);
-  return `<div class="case-mini" data-case="${c.id}"><span class="dot prio-${c.priority}"></span>#${c.id} ${esc(nameOf(cat) || c.category)} · ${esc(label('state', c.status))} <span class="muted">${esc(nameOf(c.org))} · ${fmtTime(c.created_at)}</span></div>`;
 }
