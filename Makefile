@@ -18,7 +18,7 @@ LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 LDFLAGS  := $(SANFLAGS)
 
 SRCS      := $(shell find src -name '*.c' ! -path src/main.c | sort)
-OBJS      := $(SRCS:%.c=$(BUILD)/obj/%.o)
+OBJS      := $(SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/web_assets.o
 LIB       := $(BUILD)/libsafegrid.a
 BIN       := $(BUILD)/safegrid
 UNIT_SRCS := $(shell find tests/unit -name 'test_*.c' | sort)
@@ -41,6 +41,35 @@ $(BUILD)/obj/%.o: %.c
 # Embedded data files (base/embed.h) with .incbin, which -MMD does not see.
 $(BUILD)/obj/src/demo/data.o: data/suzhou-districts.wgs84.geojson data/suzhou-divisions.csv
 $(BUILD)/obj/src/rules/defaults.o: data/rules/classify.json data/rules/cases.json data/rules/dispatch.json
+
+# The console (web/): npm installs the vendor files from the lock (again only
+# when the lock changes); every served file is embedded in the binary by a
+# generated source (tools/embed-web.sh, src/http/console.h).
+WEB_STAMP  := web/node_modules/.safegrid-installed
+WEB_APP    := $(shell find web/src -type f | sort)
+WEB_VENDOR := web/node_modules/leaflet/dist/leaflet.js web/node_modules/leaflet/dist/leaflet.css \
+              $(addprefix web/node_modules/leaflet/dist/images/,layers.png layers-2x.png \
+                marker-icon.png marker-icon-2x.png marker-shadow.png) \
+              web/node_modules/echarts/dist/echarts.min.js
+WEB_PAIRS  := /=web/src/index.html \
+              $(foreach f,$(filter-out web/src/index.html,$(WEB_APP)),/assets/$(f:web/src/%=%)=$(f)) \
+              $(foreach f,$(WEB_VENDOR),/assets/$(f:web/node_modules/leaflet/dist/%=%)=$(f))
+WEB_PAIRS  := $(subst /assets/web/node_modules/echarts/dist/,/assets/,$(WEB_PAIRS))
+
+$(WEB_STAMP): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(WEB_VENDOR): $(WEB_STAMP)
+	@test -f $@
+
+$(BUILD)/gen/web_assets.c: tools/embed-web.sh $(WEB_APP) $(WEB_VENDOR) Makefile
+	@mkdir -p $(@D)
+	sh tools/embed-web.sh $@ $(WEB_PAIRS)
+
+$(BUILD)/obj/gen/web_assets.o: $(BUILD)/gen/web_assets.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
 
 $(LIB): $(OBJS)
 	@rm -f $@
@@ -76,13 +105,13 @@ sanitize: deps
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		sh tests/run-all.sh build/asan
 
-fuzz: deps
+fuzz: deps build/gen/web_assets.c
 	@mkdir -p build/fuzz
 	@for f in $(FUZZ_SRCS); do \
 		n=$$(basename $$f .c); \
 		echo "clang fuzz/$$n.c"; \
 		clang -std=c11 -D_GNU_SOURCE -O1 -g -Isrc -fsanitize=fuzzer,address,undefined \
-			$$(pkg-config --cflags $(PKGS)) -o build/fuzz/$$n $$f $(SRCS) \
+			$$(pkg-config --cflags $(PKGS)) -o build/fuzz/$$n $$f $(SRCS) build/gen/web_assets.c \
 			$$(pkg-config --libs $(PKGS)) -lpthread -lm || exit 1; \
 	done
 

@@ -38,6 +38,11 @@ for t in tests/integration/test_*.py; do
 	[ -f "$t" ] || continue
 	run_suite "$t" python3 "$t"
 done
+# The console in a real browser (playwright-core driving Debian's chromium).
+for t in tests/browser/test_*.mjs; do
+	[ -f "$t" ] || continue
+	run_suite "$t" node "$t"
+done
 
 passed=$(sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed.*/\1/' "$log" | awk '{s+=$1} END {print s+0}')
 failed=$(sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed.*/\2/' "$log" | awk '{s+=$1} END {print s+0}')

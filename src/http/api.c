@@ -8,6 +8,7 @@
  * eviction from the cache never frees one a request still uses.
  */
 #include "http/api.h"
+#include "http/console.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,9 @@
 #include "base/log.h"
 
 const struct http_route api_routes[] = {
-	{ "GET", "/", api_index, HTTP_ROUTE_PUBLIC },
+	{ "GET", "/", console_serve, HTTP_ROUTE_PUBLIC },
+	{ "GET", "/assets/{file}", console_serve, HTTP_ROUTE_PUBLIC },
+	{ "GET", "/assets/{dir}/{file}", console_serve, HTTP_ROUTE_PUBLIC },
 	{ "GET", "/healthz", api_healthz, HTTP_ROUTE_PUBLIC },
 	{ "GET", "/metrics", api_metrics, HTTP_ROUTE_PUBLIC },
 	{ "POST", "/api/v1/login", api_login, HTTP_ROUTE_PUBLIC },
@@ -32,6 +35,7 @@ const struct http_route api_routes[] = {
 	{ "GET", "/api/v1/fusion", api_fusion_list, 0 },
 	{ "GET", "/api/v1/fusion/summary", api_fusion_summary, 0 },
 	{ "POST", "/api/v1/reports", api_reports_create, 0 },
+	{ "POST", "/api/v1/reports/check", api_reports_check, 0 },
 	{ "POST", "/api/v1/events", api_events_ingest, HTTP_ROUTE_BULK },
 	{ "GET", "/api/v1/cases", api_cases_list, 0 },
 	{ "GET", "/api/v1/cases/{id}", api_case_get, 0 },

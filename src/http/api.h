@@ -209,7 +209,6 @@ void api_write_unit(struct app *app, struct sg_buf *b, const struct store_unit *
 void api_publish_unit(struct app *app, const struct store_unit *u);
 
 /* handlers (api_system.c, api_auth.c, api_areas.c, api_fusion.c) */
-int api_index(void *app, struct http_req *req, struct http_resp *resp);
 int api_healthz(void *app, struct http_req *req, struct http_resp *resp);
 int api_metrics(void *app, struct http_req *req, struct http_resp *resp);
 int api_login(void *app, struct http_req *req, struct http_resp *resp);
@@ -223,6 +222,7 @@ int api_locate(void *app, struct http_req *req, struct http_resp *resp);
 int api_fusion_list(void *app, struct http_req *req, struct http_resp *resp);
 int api_fusion_summary(void *app, struct http_req *req, struct http_resp *resp);
 int api_reports_create(void *app, struct http_req *req, struct http_resp *resp);
+int api_reports_check(void *app, struct http_req *req, struct http_resp *resp);
 int api_events_ingest(void *app, struct http_req *req, struct http_resp *resp);
 int api_cases_list(void *app, struct http_req *req, struct http_resp *resp);
 int api_case_get(void *app, struct http_req *req, struct http_resp *resp);

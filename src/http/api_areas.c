@@ -13,10 +13,15 @@
 
 #include "base/err.h"
 #include "geo/coord.h"
+#include "geo/simplify.h"
+#include "http/query.h"
 
 #define AREAS_LIMIT_DEFAULT 100
 #define AREAS_LIMIT_MAX 1000
 #define AREA_NAME_MAX 200
+#define SIMPLIFY_MAX_M 1000.0
+/* Decimals of simplified (display) geometry: 1e-6 degree is about 0.1 m. */
+#define SIMPLIFIED_DIGITS 6
 
 static struct api_session *session_of(struct http_req *req)
 {
@@ -63,10 +68,17 @@ static int parent_param(struct app *app, struct http_req *req, struct http_resp 
 	return 0;
 }
 
-static void write_feature(struct app *app, struct sg_buf *b, uint32_t idx)
+/*
+ * One GeoJSON Feature. A governance grid also carries its fusion
+ * (fused_police: the police grid's id, fusion_ratio, split) so a map can
+ * colour it by police grid without a request per grid. simplify_m > 0 writes
+ * the geometry thinned to that tolerance (geo/simplify.h) with fewer decimals.
+ */
+static int write_feature(struct app *app, struct sg_buf *b, uint32_t idx, double simplify_m)
 {
 	const struct catalog_area *a = &app->catalog->areas[idx];
 	char name[512];
+	int rc = SG_OK;
 
 	catalog_name(app->catalog, idx, name, sizeof name);
 	sg_buf_printf(b, "{\"type\":\"Feature\",\"id\":%lld,\"properties\":{\"kind\":\"%s\",\"code\":",
@@ -78,12 +90,32 @@ static void write_feature(struct app *app, struct sg_buf *b, uint32_t idx)
 	sg_buf_puts(b, ",\"name\":");
 	sg_buf_json_str(b, name);
 	if (a->parent != CATALOG_NONE)
-		sg_buf_printf(b, ",\"parent\":%lld},\"geometry\":",
-			      (long long)app->catalog->areas[a->parent].id);
+		sg_buf_printf(b, ",\"parent\":%lld", (long long)app->catalog->areas[a->parent].id);
 	else
-		sg_buf_puts(b, ",\"parent\":null},\"geometry\":");
-	geo_mpoly_to_geojson(&a->geom, API_GEOJSON_DIGITS, b);
+		sg_buf_puts(b, ",\"parent\":null");
+	if (a->kind == AREA_GOV_GRID && a->fused_police != CATALOG_NONE)
+		sg_buf_printf(b, ",\"fused_police\":%lld,\"fusion_ratio\":%.4f,\"split\":%s",
+			      (long long)app->catalog->areas[a->fused_police].id, a->fused_ratio,
+			      a->split ? "true" : "false");
+	sg_buf_puts(b, "},\"geometry\":");
+	if (simplify_m > 0) {
+		struct geo_mpoly thin;
+		geo_mpoly_init(&thin);
+		rc = geo_mpoly_simplify(&a->geom, simplify_m, &thin);
+		if (rc == SG_OK)
+			rc = geo_mpoly_to_geojson(&thin, SIMPLIFIED_DIGITS, b);
+		geo_mpoly_release(&thin);
+	} else {
+		rc = geo_mpoly_to_geojson(&a->geom, API_GEOJSON_DIGITS, b);
+	}
 	sg_buf_putc(b, '}');
+	return rc;
+}
+
+static bool bbox_overlaps(const struct geo_bbox *a, const struct geo_bbox *b)
+{
+	return a->min_lon <= b->max_lon && b->min_lon <= a->max_lon && a->min_lat <= b->max_lat &&
+	       b->min_lat <= a->max_lat;
 }
 
 /*
@@ -98,8 +130,11 @@ static int list_areas(struct app *app, struct http_req *req, struct http_resp *r
 	struct catalog *cat = app->catalog;
 	const char *kind_s = http_query(req, "kind"), *cursor_s = http_query(req, "cursor");
 	const char *limit_s = http_query(req, "limit"), *format = http_query(req, "format");
+	const char *bbox_s = http_query(req, "bbox"), *simplify_s = http_query(req, "simplify");
 	enum area_kind kind = AREA_CITY;
-	int has_kind = 0, geojson = 0;
+	struct geo_bbox box;
+	double simplify_m = 0;
+	int has_kind = 0, geojson = 0, has_box = 0;
 	int64_t cursor = 0, limit = AREAS_LIMIT_DEFAULT;
 	uint32_t total, emitted = 0, last = CATALOG_NONE;
 	struct sg_buf *b = &resp->body;
@@ -125,13 +160,33 @@ static int list_areas(struct app *app, struct http_req *req, struct http_resp *r
 			return http_error(resp, 400, "invalid", "format must be json or geojson",
 					  "format");
 	}
+	if (bbox_s) {
+		int rc = query_bbox_parse(bbox_s, &box);
+		if (rc == SG_ETOOBIG)
+			return http_error(resp, 400, "out_of_range",
+					  "bbox must lie within -180..180, -90..90 with min <= max",
+					  "bbox");
+		if (rc)
+			return http_error(resp, 400, "invalid",
+					  "bbox must be min_lon,min_lat,max_lon,max_lat", "bbox");
+		has_box = 1;
+	}
+	if (simplify_s) {
+		if (!geojson)
+			return http_error(resp, 400, "invalid", "simplify needs format=geojson",
+					  "simplify");
+		if (query_decimal_parse(simplify_s, 0, SIMPLIFY_MAX_M, &simplify_m))
+			return http_error(resp, 400, "invalid",
+					  "simplify must be a number of metres from 0 to 1000", "simplify");
+	}
 	total = parent == CATALOG_NONE ? cat->n : cat->areas[parent].nchildren;
 	sg_buf_puts(b, geojson ? "{\"type\":\"FeatureCollection\",\"features\":[" : "{\"areas\":[");
 	for (uint32_t k = 0; k < total; k++) {
 		uint32_t i = parent == CATALOG_NONE ? k
 						    : cat->child_idx[cat->areas[parent].first_child + k];
 		const struct catalog_area *a = &cat->areas[i];
-		if ((has_kind && a->kind != kind) || !catalog_visible(scope, i))
+		if ((has_kind && a->kind != kind) || !catalog_visible(scope, i) ||
+		    (has_box && !bbox_overlaps(&a->bbox, &box)))
 			continue;
 		if (!geojson && a->id <= cursor)
 			continue;
@@ -143,9 +198,11 @@ static int list_areas(struct app *app, struct http_req *req, struct http_resp *r
 		}
 		if (emitted++)
 			sg_buf_putc(b, ',');
-		if (geojson)
-			write_feature(app, b, i);
-		else
+		if (geojson) {
+			int rc = write_feature(app, b, i, simplify_m);
+			if (rc)
+				return rc;
+		} else
 			api_write_area(app, b, i);
 		last = i;
 	}

@@ -587,6 +587,133 @@ out:
 	return rc;
 }
 
+/*
+ * The intake desk's preview (POST /api/v1/reports/check): the same body as a
+ * report, checked and decided exactly as POST /api/v1/reports would, storing
+ * nothing; plus the open cases near the place that the report may duplicate
+ * (within CHECK_NEAR_M, opened in the last CHECK_WINDOW_S, visible to the
+ * caller), nearest first, and which of them it would join if filed now.
+ */
+#define CHECK_NEAR_M 500.0
+#define CHECK_WINDOW_S (24 * 3600)
+#define CHECK_NEAR_MAX 10
+#define CHECK_SCAN_MAX 20000 /* cases read at most: a busy day, bounded */
+
+struct near_case {
+	struct case_row c;
+	double dist_m;
+};
+
+struct near_ctx {
+	struct app *app;
+	const struct catalog_scope *scope;
+	struct geo_point p;
+	struct near_case best[CHECK_NEAR_MAX];
+	size_t n, scanned;
+};
+
+static int near_one(void *ctxv, const struct case_row *c)
+{
+	struct near_ctx *ctx = ctxv;
+	double d;
+	size_t at;
+
+	if (++ctx->scanned > CHECK_SCAN_MAX)
+		return 1;
+	if (!joinable(c->type, c->status, ctx->app) || !case_visible(ctx->app, ctx->scope, c))
+		return 0;
+	d = geo_distance_m(ctx->p, (struct geo_point){ c->lon, c->lat });
+	if (d > CHECK_NEAR_M)
+		return 0;
+	/* Insertion into the sorted best list, dropping the farthest when full. */
+	at = ctx->n < CHECK_NEAR_MAX ? ctx->n++ : CHECK_NEAR_MAX;
+	if (at == CHECK_NEAR_MAX) {
+		if (d >= ctx->best[CHECK_NEAR_MAX - 1].dist_m)
+			return 0;
+		at = CHECK_NEAR_MAX - 1;
+	}
+	while (at > 0 && ctx->best[at - 1].dist_m > d) {
+		ctx->best[at] = ctx->best[at - 1];
+		at--;
+	}
+	ctx->best[at].c = *c;
+	ctx->best[at].dist_m = d;
+	return 0;
+}
+
+int api_reports_check(void *appv, struct http_req *req, struct http_resp *resp)
+{
+	struct app *app = appv;
+	struct api_session *s = req->session;
+	struct intake_error e;
+	struct intake *in = NULL;
+	struct classify_result cls;
+	struct near_ctx *near = NULL;
+	struct store_case_filter f;
+	json_t *body = NULL;
+	int64_t now = api_now(app), join = 0;
+	int rc = SG_OK;
+
+	if (!role_may_write_cases(s->role))
+		return http_error(resp, 403, "forbidden", "this role may not file reports", NULL);
+	if (api_body_object(req, resp, &body))
+		goto out;
+	in = malloc(sizeof *in);
+	near = calloc(1, sizeof *near);
+	if (!in || !near) {
+		rc = SG_ENOMEM;
+		goto out;
+	}
+	if (intake_prepare(app, s, body, NULL, in, &cls, &e)) {
+		http_error(resp, e.status, e.code, e.message, e.field[0] ? e.field : NULL);
+		goto out;
+	}
+	near->app = app;
+	near->scope = &s->scope;
+	near->p = (struct geo_point){ in->c.lon, in->c.lat };
+	memset(&f, 0, sizeof f);
+	f.since = now - CHECK_WINDOW_S;
+	if ((rc = store_case_list(app->store, &f, near_one, near)))
+		goto out;
+	/* The one store_case_open would join: the nearest of the category within the rules. */
+	for (size_t i = 0; i < near->n && !join; i++) {
+		const struct case_row *c = &near->best[i].c;
+		if (strcmp(c->category, in->c.category) == 0 && near->best[i].dist_m <= app->join_distance_m &&
+		    c->created_at >= in->r.reported_at - app->join_window_s)
+			join = c->id;
+	}
+
+	sg_buf_puts(&resp->body, "{\"classification\":{\"category\":");
+	sg_buf_json_str(&resp->body, cls.category);
+	sg_buf_printf(&resp->body, ",\"police\":%s,\"score\":%d,\"terms\":[",
+		      cls.police ? "true" : "false", cls.score);
+	for (size_t i = 0; i < cls.nmatches; i++) {
+		if (i)
+			sg_buf_putc(&resp->body, ',');
+		sg_buf_json_str(&resp->body, cls.matches[i].term);
+	}
+	sg_buf_puts(&resp->body, "]},\"case\":");
+	write_case(app, &s->scope, &resp->body, &in->c);
+	if (join)
+		sg_buf_printf(&resp->body, ",\"would_join\":%lld,\"nearby\":[", (long long)join);
+	else
+		sg_buf_puts(&resp->body, ",\"would_join\":null,\"nearby\":[");
+	for (size_t i = 0; i < near->n; i++) {
+		if (i)
+			sg_buf_putc(&resp->body, ',');
+		sg_buf_printf(&resp->body, "{\"distance_m\":%.0f,\"case\":", near->best[i].dist_m);
+		write_case(app, &s->scope, &resp->body, &near->best[i].c);
+		sg_buf_putc(&resp->body, '}');
+	}
+	sg_buf_puts(&resp->body, "]}");
+	http_json(resp, 200);
+out:
+	free(near);
+	free(in);
+	json_decref(body);
+	return rc;
+}
+
 #define EVENTS_MAX_LINES 50000
 
 static void write_rejection(struct sg_buf *b, int *first, long line, const char *code,
@@ -1117,6 +1244,26 @@ int api_categories(void *appv, struct http_req *req, struct http_resp *resp)
 		sg_buf_json_str(&resp->body, info.name_en);
 		sg_buf_printf(&resp->body, ",\"police\":%s,\"priority\":%d}",
 			      info.police ? "true" : "false", info.priority);
+	}
+	/* The departments a case may be diverted to (POST .../divert), besides "station". */
+	sg_buf_puts(&resp->body, "],\"departments\":[");
+	n = classify_department_count(app->classify);
+	for (size_t i = 0; i < n; i++) {
+		struct classify_department_info d;
+		if (classify_department_get(app->classify, i, &d))
+			continue;
+		sg_buf_puts(&resp->body, i ? ",{\"id\":" : "{\"id\":");
+		sg_buf_json_str(&resp->body, d.id);
+		sg_buf_puts(&resp->body, ",\"name_zh\":");
+		sg_buf_json_str(&resp->body, d.name_zh);
+		sg_buf_puts(&resp->body, ",\"name_en\":");
+		if (d.name_en)
+			sg_buf_json_str(&resp->body, d.name_en);
+		else
+			sg_buf_puts(&resp->body, "null");
+		sg_buf_puts(&resp->body, ",\"kind\":");
+		sg_buf_json_str(&resp->body, d.kind);
+		sg_buf_putc(&resp->body, '}');
 	}
 	sg_buf_puts(&resp->body, "]}");
 	http_json(resp, 200);

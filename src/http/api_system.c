@@ -3,33 +3,6 @@
 
 #include "base/err.h"
 
-/*
- * The front page until the console is served: what this server is and where
- * its API lives, in Chinese and English.
- */
-int api_index(void *appv, struct http_req *req, struct http_resp *resp)
-{
-	struct app *app = appv;
-
-	sg_buf_printf(&resp->body,
-		      "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
-		      "<title>safegrid 社会治安防控平台</title></head><body>"
-		      "<h1>safegrid 社会治安防控平台</h1>"
-		      "<p>服务运行中：已载入 %u 个区域（警务网格 %u 个，综治网格 %u 个）。"
-		      "指挥台界面将在此提供。</p>"
-		      "<p>The server is running with %u areas (%u police grids, %u governance grids). "
-		      "The command-centre console will be served here.</p>"
-		      "<ul><li>API: <code>/api/v1</code> (login: <code>POST /api/v1/login</code>)</li>"
-		      "<li><a href=\"/healthz\">/healthz</a></li><li><a href=\"/metrics\">/metrics</a></li></ul>"
-		      "</body></html>",
-		      app->catalog->n, app->catalog->counts[AREA_POLICE_GRID],
-		      app->catalog->counts[AREA_GOV_GRID], app->catalog->n,
-		      app->catalog->counts[AREA_POLICE_GRID], app->catalog->counts[AREA_GOV_GRID]);
-	resp->status = 200;
-	resp->content_type = "text/html; charset=utf-8";
-	return SG_OK;
-}
-
 int api_healthz(void *appv, struct http_req *req, struct http_resp *resp)
 {
 	struct app *app = appv;

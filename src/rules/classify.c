@@ -1792,6 +1792,26 @@ const char *classify_department_name(const struct classify_config *cfg, const ch
 	return d < 0 ? NULL : cfg->depts[d].name_zh;
 }
 
+size_t classify_department_count(const struct classify_config *cfg)
+{
+	return cfg ? cfg->ndepts : 0;
+}
+
+int classify_department_get(const struct classify_config *cfg, size_t index,
+			    struct classify_department_info *out)
+{
+	const struct cl_department *d;
+
+	if (!cfg || index >= cfg->ndepts)
+		return SG_ENOTFOUND;
+	d = &cfg->depts[index];
+	out->id = d->id;
+	out->name_zh = d->name_zh;
+	out->name_en = d->name_en;
+	out->kind = cl_kind_names[d->kind];
+	return SG_OK;
+}
+
 void classify_config_stats(const struct classify_config *cfg, struct classify_stats *out)
 {
 	const struct cl_ac *ac;

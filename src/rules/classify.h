@@ -192,6 +192,15 @@ int classify_category_get(const struct classify_config *cfg, size_t index,
  */
 const char *classify_department_name(const struct classify_config *cfg, const char *id);
 
+struct classify_department_info {
+	const char *id, *name_zh, *name_en, *kind; /* name_en may be NULL */
+};
+
+/* The departments in document order (borrowed from cfg); SG_ENOTFOUND past the end. */
+size_t classify_department_count(const struct classify_config *cfg);
+int classify_department_get(const struct classify_config *cfg, size_t index,
+			    struct classify_department_info *out);
+
 /*
  * Writes the configuration back as a JSON document (two-space indent, members
  * in the order documented above, terms as folded; min_score, negation.window,

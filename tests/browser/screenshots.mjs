@@ -1,0 +1,58 @@
+// screenshots.mjs — the README's pictures of the console (docs/img/*.png),
+// taken from a running demo city (make run):
+//   node tests/browser/screenshots.mjs [http://127.0.0.1:8080]
+// Files a few reports first so the desk, board and map have something live.
+import path from 'node:path';
+import { playwright, consoleLogin, CHROMIUM, ROOT } from './harness.mjs';
+
+const base = process.argv[2] || 'http://127.0.0.1:8080';
+const out = (n) => path.join(ROOT, 'docs/img', n);
+const { chromium } = await playwright();
+const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+const page = await (await browser.newContext({ viewport: { width: 1600, height: 900 }, locale: 'zh-CN' })).newPage();
+await consoleLogin(page, base, 'admin', 'safegrid-admin');
+const token = await page.evaluate(() => sessionStorage.getItem('sg.token'));
+const post = (p, body) => fetch(base + p, { method: 'POST', headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json());
+for (const [text, lon, lat] of [['小区门口有人打架，有人流血了', 120.6285, 31.3237], ['电动车在楼下被偷了', 120.6205, 31.3180],
+  ['有人持刀抢劫', 120.6330, 31.3290], ['路灯坏了一个星期', 120.6240, 31.3260]])
+  await post('/api/v1/reports', { source: '110', text, lon, lat, caller: { name: '李四', phone: '13912345678' } });
+
+// command map: Gusu, the fusion view, a clicked place
+await page.waitForSelector('#cmd-map path');
+await page.evaluate(() => window.sgConsole.views().map.map.setView([31.3237, 120.6285], 15));
+await page.check('[data-layer=fusion]');
+await page.waitForSelector('path.sg-grid', { timeout: 15000, state: 'attached' });
+await page.waitForTimeout(800);
+await page.evaluate(() => window.sgConsole.views().map.showPlace(L.latLng(31.3237, 120.6285)));
+await page.waitForSelector('#place .areas-list');
+await page.waitForTimeout(500);
+await page.screenshot({ path: out('console-map.png') });
+
+// intake desk with a preview
+await page.click('#nav a[data-view=intake]');
+await page.fill('#intake-form textarea[name=text]', '小区门口又有人打起来了，有人受伤');
+await page.fill('#intake-form input[name=caller_name]', '王五');
+await page.fill('#intake-form input[name=caller_phone]', '13700001111');
+await page.fill('#intake-form input[name=lon]', '120.6287');
+await page.fill('#intake-form input[name=lat]', '31.3239');
+await page.click('#check-btn');
+await page.waitForSelector('#pv-category');
+await page.evaluate(() => window.sgConsole.views().intake.map.setView([31.3239, 120.6287], 15));
+await page.waitForTimeout(800);
+await page.screenshot({ path: out('console-intake.png') });
+
+// case board with a case's detail
+await page.click('#nav a[data-view=board]');
+await page.waitForSelector('#rows tr[data-id]');
+await page.click('#rows tr[data-id]');
+await page.waitForSelector('#d-status');
+await page.waitForTimeout(500);
+await page.screenshot({ path: out('console-board.png') });
+
+// dashboard on a 1920x1080 wall
+await page.setViewportSize({ width: 1920, height: 1080 });
+await page.click('#nav a[data-view=dashboard]');
+await page.waitForFunction(() => document.querySelector('#kpi-total').textContent !== '—');
+await page.waitForTimeout(1500);
+await page.screenshot({ path: out('console-dashboard.png') });
+await browser.close();

@@ -1,0 +1,213 @@
+// board.js — the case board (警情/工单): filters, a live list, and a case's
+// detail with its reports, full history, transitions and diversion.
+// Deadlines count down every second; escalated cases stand out.
+import * as api from './api.js';
+import * as live from './live.js';
+import { t, label, nameOf, onLangChange, applyLabels, fmtTime } from './i18n.js';
+import { esc } from './dom.js';
+
+const STATES = ['new', 'dispatched', 'on_scene', 'sent', 'acknowledged', 'failed', 'in_progress', 'resolved', 'closed', 'cancelled'];
+const SINCE = { '1h': 3600, '24h': 86400, '7d': 7 * 86400, '30d': 30 * 86400, all: 0 };
+
+function countdown(c) {
+  if (!live.deadlineRunning(c)) return `<span class="muted">${t('deadline.done')}</span>`;
+  const s = Math.round((Date.parse(c.deadline_at) - Date.now()) / 1000);
+  if (s <= 0) return `<span class="overdue">${t('deadline.overdue')} ${fmt(-s)}</span>`;
+  return fmt(s);
+}
+function fmt(s) {
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), x = s % 60;
+  return (h ? h + ':' : '') + String(m).padStart(h ? 2 : 1, '0') + ':' + String(x).padStart(2, '0');
+}
+
+export function createBoardView(root, ctx) {
+  root.innerHTML = `
+    <div class="board" id="board">
+      <div class="list">
+        <form class="filters" id="filters">
+          <label><span data-i18n="board.status"></span><select name="status"></select></label>
+          <label><span data-i18n="board.type"></span><select name="type"></select></label>
+          <label><span data-i18n="board.category"></span><select name="category"></select></label>
+          <label><span data-i18n="board.area"></span><input name="area" size="16"></label>
+          <label><span data-i18n="board.since"></span><select name="since"></select></label>
+          <button type="submit" class="primary" data-i18n="board.apply"></button>
+        </form>
+        <table class="cases"><thead><tr>
+          <th data-i18n="col.id"></th><th data-i18n="col.created"></th><th data-i18n="col.category"></th>
+          <th data-i18n="col.priority"></th><th data-i18n="col.status"></th><th data-i18n="col.org"></th>
+          <th data-i18n="col.place"></th><th data-i18n="col.deadline"></th></tr></thead><tbody id="rows"></tbody></table>
+        <p class="muted" id="empty" hidden data-i18n="board.empty"></p>
+        <button type="button" id="more" hidden data-i18n="board.more"></button>
+      </div>
+      <aside class="detail" id="detail" hidden></aside>
+    </div>`;
+  const form = root.querySelector('#filters');
+  const tbody = root.querySelector('#rows');
+  let rows = [], next = null, filter = {}, selected = null, detail = null;
+
+  function fillFilters() {
+    const keep = Object.fromEntries(['status', 'type', 'category', 'since'].map((k) => [k, form[k].value]));
+    const any = `<option value="">${esc(t('board.any'))}</option>`;
+    form.status.innerHTML = any + STATES.map((s) => `<option value="${s}">${esc(label('state', s))}</option>`).join('');
+    form.type.innerHTML = any + ['incident', 'referral'].map((s) => `<option value="${s}">${esc(label('type', s))}</option>`).join('');
+    form.category.innerHTML = any + ctx.categories.map((c) => `<option value="${esc(c.id)}">${esc(nameOf(c))}</option>`).join('');
+    form.since.innerHTML = Object.keys(SINCE).map((k) => `<option value="${k}">${esc(t('since.' + k))}</option>`).join('');
+    for (const [k, v] of Object.entries(keep)) form[k].value = v;
+    if (!form.since.value) form.since.value = '24h';
+  }
+  fillFilters();
+  applyLabels(root);
+
+  function sinceIso() {
+    const s = SINCE[form.since.value];
+    return s ? new Date(Date.now() - s * 1000).toISOString().replace(/\.\d+Z$/, 'Z') : '';
+  }
+
+  async function load(more = false) {
+    if (!more) {
+      filter = { status: form.status.value, type: form.type.value, category: form.category.value, area: form.area.value.trim(), since: sinceIso() };
+      rows = [];
+    }
+    try {
+      const r = await api.get('/api/v1/cases' + api.qs({ ...filter, cursor: more ? next : '', limit: 100 }));
+      for (const c of r.cases) live.upsert(c);
+      rows = rows.concat(r.cases.map((c) => c.id));
+      next = r.next_cursor;
+      render();
+    } catch (e) { ctx.error(e); }
+  }
+
+  // Whether a case (from the stream) belongs in the list as filtered.
+  function matches(c) {
+    if (filter.status && c.status !== filter.status) return false;
+    if (filter.type && c.type !== filter.type) return false;
+    if (filter.category && c.category !== filter.category) return false;
+    if (filter.since && Date.parse(c.created_at) < Date.parse(filter.since)) return false;
+    if (filter.area && !c.areas.some((a) => String(a.id) === filter.area || a.code === filter.area)) return false;
+    return true;
+  }
+
+  function rowHtml(c) {
+    const cat = ctx.category(c.category);
+    const esc8 = live.isEscalated(c);
+    return `<tr data-id="${c.id}" class="${esc8 ? 'escalated' : ''} ${selected === c.id ? 'selected' : ''}">
+      <td>#${c.id}</td><td>${fmtTime(c.created_at)}</td>
+      <td>${esc(nameOf(cat) || c.category)} <span class="badge ${c.police ? 'police' : 'nonpolice'}">${esc(label('type', c.type))}</span></td>
+      <td><span class="dot prio-${c.priority}"></span>${esc(label('prio', c.priority))}</td>
+      <td class="st">${esc(label('state', c.status))}${esc8 ? ` <span class="badge esc">${t('escalated')} · ${esc(label('kind', c.escalation))}</span>` : ''}</td>
+      <td>${esc(nameOf(c.org.kind === 'department' ? (ctx.department(c.org.id) || c.org) : c.org))}</td>
+      <td>${esc((c.areas[0] || {}).name || '')}</td>
+      <td class="dl" data-id="${c.id}">${countdown(c)}</td></tr>`;
+  }
+
+  function render() {
+    const list = rows.map((id) => live.getCase(id)).filter((c) => c && matches(c));
+    tbody.innerHTML = list.map(rowHtml).join('');
+    root.querySelector('#empty').hidden = list.length > 0;
+    root.querySelector('#more').hidden = !next;
+  }
+
+  live.subscribe((kind, c) => {
+    if (kind === 'resync') { load(); return; }
+    if (kind === 'loaded') return;
+    const had = rows.includes(c.id);
+    if (!had && matches(c)) rows.unshift(c.id);
+    if (!had && !matches(c)) return;
+    const tr = tbody.querySelector(`tr[data-id="${c.id}"]`);
+    if (tr && matches(c)) {
+      tr.outerHTML = rowHtml(c);
+    } else {
+      render();
+    }
+    const now = tbody.querySelector(`tr[data-id="${c.id}"]`);
+    if (now) now.classList.add('flash');
+    if (selected === c.id && detail && c.version !== detail.version) openDetail(c.id);
+  });
+
+  tbody.addEventListener('click', (e) => {
+    const tr = e.target.closest('tr[data-id]');
+    if (tr) openDetail(+tr.dataset.id);
+  });
+  form.addEventListener('submit', (e) => { e.preventDefault(); load(); });
+  root.querySelector('#more').addEventListener('click', () => load(true));
+
+  // ---- detail ----
+  const aside = root.querySelector('#detail');
+  async function openDetail(id) {
+    selected = id;
+    for (const tr of tbody.querySelectorAll('tr')) tr.classList.toggle('selected', +tr.dataset.id === id);
+    try {
+      detail = await api.get('/api/v1/cases/' + id);
+      live.upsert(stripDetail(detail));
+      renderDetail();
+    } catch (e) { ctx.error(e); }
+  }
+  function stripDetail(d) { const c = { ...d }; delete c.reports_list; delete c.history; return c; }
+
+  function renderDetail() {
+    const c = detail;
+    if (!c) { aside.hidden = true; root.querySelector('#board').classList.remove('with-detail'); return; }
+    aside.hidden = false;
+    root.querySelector('#board').classList.add('with-detail');
+    const cat = ctx.category(c.category);
+    const mayWrite = ctx.me.role !== 'analyst';
+    const depts = ctx.departments.filter((d) => d.kind !== 'police' && d.id !== c.department);
+    aside.innerHTML = `
+      <div class="row" style="justify-content:space-between"><h2>${t('detail.title')} #${c.id}</h2><button type="button" id="close" data-i18n="detail.close">${t('detail.close')}</button></div>
+      <section><dl class="preview" style="display:grid;grid-template-columns:100px 1fr;gap:3px 8px">
+        <dt class="muted">${t('col.category')}</dt><dd>${esc(nameOf(cat) || c.category)} · ${esc(label('type', c.type))}</dd>
+        <dt class="muted">${t('col.status')}</dt><dd id="d-status" data-status="${esc(c.status)}">${esc(label('state', c.status))}</dd>
+        <dt class="muted">${t('col.priority')}</dt><dd>${esc(label('prio', c.priority))}</dd>
+        <dt class="muted">${t('col.org')}</dt><dd id="d-org">${esc(nameOf(c.org.kind === 'department' ? (ctx.department(c.org.id) || c.org) : c.org))}</dd>
+        <dt class="muted">${t('col.deadline')}</dt><dd class="dl" data-id="${c.id}">${countdown(c)}</dd>
+        <dt class="muted">${t('detail.escalation')}</dt><dd>${esc(label('kind', c.escalation))}${live.isEscalated(c) ? ` <span class="badge esc">${t('escalated')}</span>` : ''}</dd>
+        <dt class="muted">${t('col.place')}</dt><dd>${c.areas.map((a) => esc(a.name)).join(' · ')}</dd>
+        <dt class="muted">${t('detail.version')}</dt><dd>${c.version}</dd></dl></section>
+      ${mayWrite ? `<section><h3>${t('detail.transition')}</h3>
+        <input id="note" placeholder="${esc(t('detail.note'))}" style="width:100%;margin-bottom:6px">
+        <div class="row" id="transitions">${c.next.map((s) => `<button type="button" data-to="${esc(s)}">${esc(label('state', s))}</button>`).join('') || '—'}</div></section>
+      <section><h3>${t('detail.divert')}</h3><div class="row">
+        <select id="divert-dept">${c.police ? '' : `<option value="station">${esc(t('detail.divert_station'))}</option>`}${depts.map((d) => `<option value="${esc(d.id)}">${esc(nameOf(d))}</option>`).join('')}</select>
+        <button type="button" class="warn" id="divert">${t('detail.divert')}</button></div></section>` : ''}
+      <section><h3>${t('detail.reports')} (${c.reports_list.length})</h3>
+        ${c.reports_list.map((r) => `<div class="card" style="margin-bottom:6px"><div class="muted">${esc(label('source', r.source))} · ${fmtTime(r.reported_at)}</div>
+          <div>${esc(r.text)}</div><div class="muted">${t('detail.caller')}: <span class="caller">${esc(r.caller.name || '—')} ${esc(r.caller.phone || '')}</span>${r.caller.masked ? ' ' + t('detail.masked') : ''}</div></div>`).join('')}</section>
+      <section><h3>${t('detail.history')}</h3><table id="history"><tr><th>${t('hist.at')}</th><th>${t('hist.actor')}</th><th>${t('hist.change')}</th><th>${t('hist.note')}</th></tr>
+        ${c.history.map((h) => `<tr><td>${fmtTime(h.at)}</td><td>${esc(h.actor)}</td><td>${h.from ? esc(label('state', h.from)) + ' → ' : ''}${esc(label('state', h.to || ''))}</td><td>${esc(h.note || '')}</td></tr>`).join('')}</table></section>`;
+    aside.querySelector('#close').addEventListener('click', () => { detail = null; selected = null; renderDetail(); render(); });
+    for (const b of aside.querySelectorAll('[data-to]')) b.addEventListener('click', () => change('transitions', { to: b.dataset.to }));
+    const dv = aside.querySelector('#divert');
+    if (dv) dv.addEventListener('click', () => change('divert', { department: aside.querySelector('#divert-dept').value }));
+  }
+
+  async function change(what, body) {
+    const note = aside.querySelector('#note');
+    const payload = { ...body, version: detail.version };
+    if (note && note.value.trim()) payload.note = note.value.trim();
+    try {
+      const c = await api.post(`/api/v1/cases/${detail.id}/${what}`, payload);
+      live.upsert(c, 'changed');
+      await openDetail(c.id);
+    } catch (e) {
+      if (e.status === 409 && e.code === 'conflict') { ctx.toast(t('detail.conflict')); openDetail(detail.id); }
+      else ctx.error(e);
+    }
+  }
+
+  setInterval(() => {
+    if (root.hidden) return;
+    for (const td of root.querySelectorAll('.dl[data-id]')) {
+      const c = live.getCase(+td.dataset.id);
+      if (c) td.innerHTML = countdown(c);
+    }
+  }, 1000);
+  onLangChange(() => { fillFilters(); render(); renderDetail(); });
+
+  let loaded = false;
+  return {
+    show(id) {
+      if (!loaded) { loaded = true; load(); }
+      if (id) openDetail(id);
+    },
+  };
+}
