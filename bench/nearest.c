@@ -1,0 +1,1134 @@
+/*
+ * nearest.c — benchmark of "the nearest available units of a type" while
+ * positions stream in: the unit index in process, against Redis GEOSEARCH and
+ * PostGIS KNN in the same run.
+ *
+ * The world: the demo city (seed 1); 10,000 units placed in its ~100 station
+ * areas, five types (patrol car, foot patrol, grid worker, security guard,
+ * volunteer), about 40% available. One thread moves units (a step along a
+ * wandering heading, at the type's speed) at 5,000 updates/s, one in twenty
+ * updates also changing a status; query threads ask for the 5 nearest
+ * available units of a random type at a random point of a random station
+ * area, as fast as they can. Each phase runs one system under that load:
+ *
+ *   in-process  unit_index_nearest (scope: the whole city)
+ *   redis       a redis-server started here on loopback with a temp dir, one
+ *               GEO set; GEOSEARCH cannot filter, so the member name carries
+ *               type and status ("id:type:status") and the client asks for
+ *               more (growing the radius, then the count) until k match
+ *   postgis     a PostgreSQL started here (initdb in a temp dir, as the
+ *               postgres user when run as root), geography points, a GiST
+ *               index on (type, geog) partial on status = available,
+ *               ORDER BY geog <-> point LIMIT k
+ *
+ * Every update goes to the system under test and to the in-process index, so
+ * after each peer's phase (updates stopped) the same queries are put to both
+ * and their answers compared; differences within the peers' rounding (Redis
+ * stores 52-bit geohashes and uses another Earth radius) count as near ties.
+ * Prints queries/s, p50/p99 latency, the update rate reached and the ratios.
+ *
+ *   sh tools/bench-deps.sh && make bench && build/bench/nearest
+ *   options: --seconds 5 --threads 2 --units 10000 --rate 5000 --k 5
+ *            --skip redis,postgis
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <hiredis/hiredis.h>
+#include <libpq-fe.h>
+#include <math.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/err.h"
+#include "bench_http.h"
+#include "demo/city.h"
+#include "dispatch/unit_index.h"
+#include "geo/coord.h"
+#include "geo/polygon.h"
+#include "model/area.h"
+
+#define NTYPES	       5
+#define NCHECK	       1000
+#define SHOW_DISAGREE  5
+#define MAX_LAT_SAMPLES (1u << 22)
+
+static const char *const type_names[NTYPES] = { "patrol_car", "foot_patrol", "grid_worker",
+						"security_guard", "volunteer" };
+static const double type_share[NTYPES] = { 0.2, 0.2, 0.3, 0.2, 0.1 };
+static const double type_speed_mps[NTYPES] = { 8.0, 1.4, 1.2, 1.0, 1.2 };
+
+enum backend { BK_INPROC, BK_REDIS, BK_PG, BK_COUNT };
+static const char *const backend_names[BK_COUNT] = { "in-process", "redis GEOSEARCH",
+						     "postgis KNN" };
+
+/* ---- the world ---- */
+
+struct bunit {
+	int64_t id; /* index + 1 */
+	int type, status;
+	uint32_t station;
+	double lon, lat, heading;
+	int64_t at;
+};
+
+struct station {
+	const struct area *a;
+};
+
+struct qpoint {
+	double lon, lat;
+	int type;
+};
+
+struct world {
+	struct area_set city;
+	struct station *st;
+	size_t nst;
+	struct bunit *u;
+	size_t n;
+	struct qpoint *qs;
+	size_t nq;
+	struct unit_index *ix;
+	struct catalog_scope all;
+	unsigned k;
+};
+
+/* splitmix64, one state per thread. */
+static double rnd01(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	z ^= z >> 31;
+	return (double)(z >> 11) / 9007199254740992.0;
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A uniform point inside a station area (rejection in its box). */
+static struct geo_point point_in(const struct area *a, uint64_t *s)
+{
+	struct geo_point p = { 0.5 * (a->bbox.min_lon + a->bbox.max_lon),
+			       0.5 * (a->bbox.min_lat + a->bbox.max_lat) };
+	for (int i = 0; i < 200; i++) {
+		struct geo_point c = { a->bbox.min_lon + rnd01(s) * (a->bbox.max_lon - a->bbox.min_lon),
+				       a->bbox.min_lat + rnd01(s) * (a->bbox.max_lat - a->bbox.min_lat) };
+		if (geo_mpoly_contains(&a->geom, c))
+			return c;
+	}
+	return p;
+}
+
+static int random_status(uint64_t *s)
+{
+	static const int busy[4] = { UNIT_OFF_DUTY, UNIT_DISPATCHED, UNIT_ON_SCENE, UNIT_BUSY };
+	return rnd01(s) < 0.4 ? UNIT_AVAILABLE : busy[(int)(rnd01(s) * 4) & 3];
+}
+
+static int world_build(struct world *w, size_t nunits, unsigned k)
+{
+	uint64_t s = 20261128;
+	double t0 = bench_now();
+	int rc;
+
+	memset(w, 0, sizeof *w);
+	w->k = k;
+	w->all.all = true;
+	area_set_init(&w->city);
+	if ((rc = demo_city_build(1, &w->city, NULL, NULL)))
+		return rc;
+	w->st = calloc(w->city.n, sizeof *w->st);
+	if (!w->st)
+		return SG_ENOMEM;
+	for (size_t i = 0; i < w->city.n; i++)
+		if (w->city.v[i].kind == AREA_STATION)
+			w->st[w->nst++].a = &w->city.v[i];
+	w->n = nunits;
+	w->u = calloc(nunits, sizeof *w->u);
+	w->nq = 200000;
+	w->qs = calloc(w->nq, sizeof *w->qs);
+	if (!w->u || !w->qs || !w->nst)
+		return SG_ENOMEM;
+	for (size_t i = 0; i < nunits; i++) {
+		struct bunit *u = &w->u[i];
+		double r = rnd01(&s), acc = 0;
+		struct geo_point p;
+		u->id = (int64_t)i + 1;
+		u->type = NTYPES - 1;
+		for (int t = 0; t < NTYPES; t++) {
+			acc += type_share[t];
+			if (r < acc) {
+				u->type = t;
+				break;
+			}
+		}
+		u->status = random_status(&s);
+		u->station = (uint32_t)(i % w->nst);
+		p = point_in(w->st[u->station].a, &s);
+		u->lon = p.lon;
+		u->lat = p.lat;
+		u->heading = rnd01(&s) * 2 * M_PI;
+		u->at = wall_ms();
+	}
+	for (size_t i = 0; i < w->nq; i++) {
+		struct geo_point p = point_in(w->st[(size_t)(rnd01(&s) * (double)w->nst)].a, &s);
+		w->qs[i].lon = p.lon;
+		w->qs[i].lat = p.lat;
+		w->qs[i].type = (int)(rnd01(&s) * NTYPES) % NTYPES;
+	}
+	if ((rc = unit_index_new(&w->ix)))
+		return rc;
+	for (size_t i = 0; i < nunits; i++) {
+		const struct bunit *u = &w->u[i];
+		struct unit_rec r = { u->id, (uint16_t)u->type, (uint8_t)u->status, u->station,
+				      true, u->lon, u->lat, u->at };
+		if ((rc = unit_index_put(w->ix, &r)))
+			return rc;
+	}
+	fprintf(stderr, "world: demo city with %zu stations, %zu units, %.1f s\n", w->nst, w->n,
+		bench_now() - t0);
+	return 0;
+}
+
+/* ---- temp dirs and child processes ---- */
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *f)
+{
+	(void)sb;
+	(void)flag;
+	(void)f;
+	return remove(path);
+}
+
+static void rm_tree(const char *dir)
+{
+	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static int free_port(void)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	memset(&a, 0, sizeof a);
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+/*
+ * Runs argv in a child with stdout and stderr to log; as user (when not
+ * NULL and we are root). Returns the pid, or -1.
+ */
+static pid_t spawn(char *const argv[], const char *log, const struct passwd *user)
+{
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	if (user && getuid() == 0 && (setgid(user->pw_gid) != 0 || setuid(user->pw_uid) != 0))
+		_exit(126);
+	if (!freopen(log, "a", stdout) || dup2(fileno(stdout), 2) < 0)
+		_exit(126);
+	execv(argv[0], argv);
+	_exit(127);
+}
+
+static int run_wait(char *const argv[], const char *log, const struct passwd *user)
+{
+	int status;
+	pid_t pid = spawn(argv, log, user);
+
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+static void stop_child(pid_t pid, int sig)
+{
+	if (pid > 0) {
+		kill(pid, sig);
+		waitpid(pid, NULL, 0);
+	}
+}
+
+/* ---- Redis ---- */
+
+struct redis_server {
+	char dir[64];
+	int port;
+	pid_t pid;
+};
+
+static void member_name(const struct bunit *u, int status, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%lld:%d:%d", (long long)u->id, u->type, status);
+}
+
+static redisContext *redis_connect(int port)
+{
+	redisContext *c = redisConnect("127.0.0.1", port);
+	if (c && c->err) {
+		redisFree(c);
+		return NULL;
+	}
+	return c;
+}
+
+static int redis_start(struct redis_server *r)
+{
+	char port[16], log[128];
+	char *argv[] = { "/usr/bin/redis-server", "--port", port, "--bind", "127.0.0.1",
+			 "--dir", r->dir, "--save", "", "--appendonly", "no",
+			 "--protected-mode", "no", "--loglevel", "warning", NULL };
+
+	snprintf(r->dir, sizeof r->dir, "%s/nearest-redis-XXXXXX", P_tmpdir);
+	if (!mkdtemp(r->dir))
+		return -1;
+	r->port = free_port();
+	snprintf(port, sizeof port, "%d", r->port);
+	snprintf(log, sizeof log, "%s/redis.log", r->dir);
+	if (access(argv[0], X_OK) != 0)
+		argv[0] = "/usr/local/bin/redis-server";
+	r->pid = spawn(argv, log, NULL);
+	if (r->pid < 0)
+		return -1;
+	for (int i = 0; i < 100; i++) {
+		redisContext *c = redis_connect(r->port);
+		if (c) {
+			redisReply *rep = redisCommand(c, "PING");
+			int ok = rep && rep->type == REDIS_REPLY_STATUS;
+			freeReplyObject(rep);
+			redisFree(c);
+			if (ok)
+				return 0;
+		}
+		usleep(50000);
+	}
+	return -1;
+}
+
+static void redis_stop(struct redis_server *r)
+{
+	stop_child(r->pid, SIGTERM);
+	rm_tree(r->dir);
+}
+
+/* Replaces the GEO set with every unit as the world holds it (pipelined). */
+static int redis_load(redisContext *c, const struct world *w)
+{
+	redisReply *rep = redisCommand(c, "DEL units");
+	int rc = rep ? 0 : -1;
+
+	freeReplyObject(rep);
+	for (size_t i = 0; i < w->n && !rc; i++) {
+		char m[64], lon[32], lat[32];
+		member_name(&w->u[i], w->u[i].status, m, sizeof m);
+		snprintf(lon, sizeof lon, "%.9f", w->u[i].lon);
+		snprintf(lat, sizeof lat, "%.9f", w->u[i].lat);
+		rc = redisAppendCommand(c, "GEOADD units %s %s %s", lon, lat, m) == REDIS_OK ? 0 : -1;
+	}
+	for (size_t i = 0; i < w->n && !rc; i++) {
+		void *r = NULL;
+		rc = redisGetReply(c, &r) == REDIS_OK ? 0 : -1;
+		freeReplyObject(r);
+	}
+	return rc;
+}
+
+/*
+ * The k nearest available units of a type through GEOSEARCH: starting at a
+ * 2 km radius and 64 candidates, growing the count when the answer was cut
+ * by it and the radius otherwise, until k match or the radius covers the city.
+ */
+static int redis_nearest(redisContext *c, const struct qpoint *q, unsigned k, int64_t *ids,
+			 double *dist, unsigned *n)
+{
+	double radius = 2000;
+	long count = 64;
+	char lon[32], lat[32], rad[32];
+
+	snprintf(lon, sizeof lon, "%.9f", q->lon);
+	snprintf(lat, sizeof lat, "%.9f", q->lat);
+	for (;;) {
+		redisReply *rep;
+		size_t got;
+
+		snprintf(rad, sizeof rad, "%.0f", radius);
+		rep = redisCommand(c, "GEOSEARCH units FROMLONLAT %s %s BYRADIUS %s m ASC COUNT %ld "
+				      "WITHDIST", lon, lat, rad, count);
+		if (!rep || rep->type != REDIS_REPLY_ARRAY) {
+			freeReplyObject(rep);
+			return -1;
+		}
+		*n = 0;
+		got = rep->elements;
+		for (size_t i = 0; i < got && *n < k; i++) {
+			redisReply *e = rep->element[i];
+			long long id;
+			int type, status;
+			if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 ||
+			    sscanf(e->element[0]->str, "%lld:%d:%d", &id, &type, &status) != 3)
+				continue;
+			if (type != q->type || status != UNIT_AVAILABLE)
+				continue;
+			ids[*n] = id;
+			dist[*n] = strtod(e->element[1]->str, NULL);
+			(*n)++;
+		}
+		freeReplyObject(rep);
+		if (*n >= k || (got < (size_t)count && radius >= 300000))
+			return 0;
+		if (got == (size_t)count)
+			count *= 4;
+		else
+			radius *= 4;
+	}
+}
+
+static int redis_move(redisContext *c, const struct bunit *u)
+{
+	char m[64], lon[32], lat[32];
+	redisReply *rep;
+
+	member_name(u, u->status, m, sizeof m);
+	snprintf(lon, sizeof lon, "%.9f", u->lon);
+	snprintf(lat, sizeof lat, "%.9f", u->lat);
+	rep = redisCommand(c, "GEOADD units %s %s %s", lon, lat, m);
+	freeReplyObject(rep);
+	return rep ? 0 : -1;
+}
+
+/* A status change renames the member: MULTI so no query sees both names or neither. */
+static int redis_set_status(redisContext *c, const struct bunit *u, int old_status)
+{
+	char om[64], nm[64], lon[32], lat[32];
+	int rc = 0;
+
+	member_name(u, old_status, om, sizeof om);
+	member_name(u, u->status, nm, sizeof nm);
+	snprintf(lon, sizeof lon, "%.9f", u->lon);
+	snprintf(lat, sizeof lat, "%.9f", u->lat);
+	redisAppendCommand(c, "MULTI");
+	redisAppendCommand(c, "ZREM units %s", om);
+	redisAppendCommand(c, "GEOADD units %s %s %s", lon, lat, nm);
+	redisAppendCommand(c, "EXEC");
+	for (int i = 0; i < 4; i++) {
+		void *r = NULL;
+		if (redisGetReply(c, &r) != REDIS_OK)
+			rc = -1;
+		freeReplyObject(r);
+	}
+	return rc;
+}
+
+/* ---- PostgreSQL + PostGIS ---- */
+
+struct pg_server {
+	char dir[64];
+	char conninfo[128];
+	int port;
+	pid_t pid;
+};
+
+static const char *pg_bindir(void)
+{
+	static char dir[256];
+	FILE *p = popen("pg_config --bindir 2>/dev/null", "r");
+	struct stat st;
+
+	dir[0] = '\0';
+	if (p) {
+		if (!fgets(dir, sizeof dir, p))
+			dir[0] = '\0';
+		pclose(p);
+		dir[strcspn(dir, "\n")] = '\0';
+	}
+	if (dir[0]) {
+		char initdb[300];
+		snprintf(initdb, sizeof initdb, "%s/initdb", dir);
+		if (stat(initdb, &st) == 0)
+			return dir;
+	}
+	/* libpq's pg_config may come without the server: look where Debian puts it. */
+	for (int v = 20; v >= 12; v--) {
+		snprintf(dir, sizeof dir, "/usr/lib/postgresql/%d/bin/initdb", v);
+		if (stat(dir, &st) == 0) {
+			dir[strlen(dir) - strlen("/initdb")] = '\0';
+			return dir;
+		}
+	}
+	return NULL;
+}
+
+static PGresult *pg_ok(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+	ExecStatusType s = PQresultStatus(r);
+
+	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+		fprintf(stderr, "postgres: %s: %s", sql, PQerrorMessage(c));
+		PQclear(r);
+		return NULL;
+	}
+	return r;
+}
+
+static int pg_exec(PGconn *c, const char *sql)
+{
+	PGresult *r = pg_ok(c, sql);
+	PQclear(r);
+	return r ? 0 : -1;
+}
+
+static int pg_start(struct pg_server *p)
+{
+	const char *bin = pg_bindir();
+	const struct passwd *pw = getuid() == 0 ? getpwnam("postgres") : NULL;
+	char initdb[300], postgres[300], data[128], log[128], port[16];
+
+	if (!bin) {
+		fprintf(stderr, "postgres: no initdb found (sh tools/bench-deps.sh)\n");
+		return -1;
+	}
+	if (getuid() == 0 && !pw) {
+		fprintf(stderr, "postgres: running as root needs a 'postgres' user\n");
+		return -1;
+	}
+	snprintf(p->dir, sizeof p->dir, "%s/nearest-pg-XXXXXX", P_tmpdir);
+	if (!mkdtemp(p->dir))
+		return -1;
+	if (pw && chown(p->dir, pw->pw_uid, pw->pw_gid) != 0)
+		return -1;
+	snprintf(initdb, sizeof initdb, "%s/initdb", bin);
+	snprintf(postgres, sizeof postgres, "%s/postgres", bin);
+	snprintf(data, sizeof data, "%s/data", p->dir);
+	snprintf(log, sizeof log, "%s/pg.log", p->dir);
+	p->port = free_port();
+	snprintf(port, sizeof port, "%d", p->port);
+	{
+		char *argv[] = { initdb, "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8",
+				 "--no-sync", NULL };
+		if (run_wait(argv, log, pw)) {
+			fprintf(stderr, "postgres: initdb failed, see %s\n", log);
+			return -1;
+		}
+	}
+	{
+		/* Not durable, like the other two: the comparison is about queries. */
+		char *argv[] = { postgres, "-D", data, "-p", port, "-k", p->dir,
+				 "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
+				 "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+				 "-c", "shared_buffers=128MB", "-c", "max_connections=40",
+				 "-c", "jit=off", NULL };
+		p->pid = spawn(argv, log, pw);
+	}
+	snprintf(p->conninfo, sizeof p->conninfo,
+		 "host=127.0.0.1 port=%d user=postgres dbname=postgres", p->port);
+	for (int i = 0; i < 200; i++) {
+		if (PQping(p->conninfo) == PQPING_OK)
+			return 0;
+		usleep(50000);
+	}
+	fprintf(stderr, "postgres: did not start, see %s\n", log);
+	return -1;
+}
+
+static void pg_stop(struct pg_server *p)
+{
+	stop_child(p->pid, SIGINT); /* fast shutdown */
+	rm_tree(p->dir);
+}
+
+static PGconn *pg_connect(const struct pg_server *p)
+{
+	PGconn *c = PQconnectdb(p->conninfo);
+	PGresult *r;
+
+	if (PQstatus(c) != CONNECTION_OK) {
+		fprintf(stderr, "postgres: %s", PQerrorMessage(c));
+		PQfinish(c);
+		return NULL;
+	}
+	r = PQprepare(c, "near",
+		      "SELECT id, ST_Distance(geog, ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography, "
+		      "false) FROM units WHERE status = 1 AND type = $3 "
+		      "ORDER BY geog <-> ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography LIMIT $4",
+		      4, NULL);
+	PQclear(r);
+	r = PQprepare(c, "mv",
+		      "UPDATE units SET geog = ST_SetSRID(ST_MakePoint($2, $3), 4326)::geography "
+		      "WHERE id = $1", 3, NULL);
+	PQclear(r);
+	r = PQprepare(c, "st", "UPDATE units SET status = $2 WHERE id = $1", 2, NULL);
+	PQclear(r);
+	return c;
+}
+
+/* Creates the table and its index once. */
+static int pg_setup(PGconn *c)
+{
+	return pg_exec(c, "CREATE EXTENSION IF NOT EXISTS postgis") ||
+	       pg_exec(c, "CREATE EXTENSION IF NOT EXISTS btree_gist") ||
+	       pg_exec(c, "CREATE TABLE units (id bigint PRIMARY KEY, type smallint NOT NULL, "
+			  "status smallint NOT NULL, geog geography(Point, 4326) NOT NULL) "
+			  "WITH (fillfactor = 50)") ||
+	       /* The best index for this question: KNN within one type, available units only. */
+	       pg_exec(c, "CREATE INDEX units_available_knn ON units USING gist (type, geog) "
+			  "WHERE status = 1");
+}
+
+/* Replaces every row with the world's units (COPY). */
+static int pg_load(PGconn *c, const struct world *w)
+{
+	PGresult *r;
+	char line[160];
+	int rc = 0;
+
+	if (pg_exec(c, "TRUNCATE units"))
+		return -1;
+	r = PQexec(c, "COPY units (id, type, status, geog) FROM STDIN");
+	if (PQresultStatus(r) != PGRES_COPY_IN) {
+		fprintf(stderr, "postgres: COPY: %s", PQerrorMessage(c));
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	for (size_t i = 0; i < w->n && !rc; i++) {
+		const struct bunit *u = &w->u[i];
+		int len = snprintf(line, sizeof line, "%lld\t%d\t%d\tSRID=4326;POINT(%.9f %.9f)\n",
+				   (long long)u->id, u->type, u->status, u->lon, u->lat);
+		rc = PQputCopyData(c, line, len) == 1 ? 0 : -1;
+	}
+	if (PQputCopyEnd(c, rc ? "failed" : NULL) != 1)
+		rc = -1;
+	r = PQgetResult(c);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		fprintf(stderr, "postgres: COPY: %s", PQerrorMessage(c));
+		rc = -1;
+	}
+	PQclear(r);
+	while ((r = PQgetResult(c)))
+		PQclear(r);
+	return rc || pg_exec(c, "VACUUM ANALYZE units");
+}
+
+static int pg_nearest(PGconn *c, const struct qpoint *q, unsigned k, int64_t *ids, double *dist,
+		      unsigned *n)
+{
+	char lon[32], lat[32], type[8], kk[8];
+	const char *params[4] = { lon, lat, type, kk };
+	PGresult *r;
+
+	snprintf(lon, sizeof lon, "%.9f", q->lon);
+	snprintf(lat, sizeof lat, "%.9f", q->lat);
+	snprintf(type, sizeof type, "%d", q->type);
+	snprintf(kk, sizeof kk, "%u", k);
+	r = PQexecPrepared(c, "near", 4, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		PQclear(r);
+		return -1;
+	}
+	*n = 0;
+	for (int i = 0; i < PQntuples(r) && *n < k; i++) {
+		ids[*n] = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+		dist[*n] = strtod(PQgetvalue(r, i, 1), NULL);
+		(*n)++;
+	}
+	PQclear(r);
+	return 0;
+}
+
+static int pg_cmd(PGconn *c, const char *stmt, int nparams, const char *const *params)
+{
+	PGresult *r = PQexecPrepared(c, stmt, nparams, params, NULL, NULL, 0);
+	int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
+	PQclear(r);
+	return rc;
+}
+
+static int pg_move(PGconn *c, const struct bunit *u)
+{
+	char id[24], lon[32], lat[32];
+	const char *params[3] = { id, lon, lat };
+
+	snprintf(id, sizeof id, "%lld", (long long)u->id);
+	snprintf(lon, sizeof lon, "%.9f", u->lon);
+	snprintf(lat, sizeof lat, "%.9f", u->lat);
+	return pg_cmd(c, "mv", 3, params);
+}
+
+static int pg_set_status(PGconn *c, const struct bunit *u)
+{
+	char id[24], st[8];
+	const char *params[2] = { id, st };
+
+	snprintf(id, sizeof id, "%lld", (long long)u->id);
+	snprintf(st, sizeof st, "%d", u->status);
+	return pg_cmd(c, "st", 2, params);
+}
+
+/* ---- one connection to whichever system a phase runs ---- */
+
+struct peers {
+	struct redis_server redis;
+	struct pg_server pg;
+};
+
+struct conn {
+	enum backend bk;
+	redisContext *redis;
+	PGconn *pg;
+};
+
+static int conn_open(struct conn *c, enum backend bk, const struct peers *p)
+{
+	memset(c, 0, sizeof *c);
+	c->bk = bk;
+	if (bk == BK_REDIS)
+		return (c->redis = redis_connect(p->redis.port)) ? 0 : -1;
+	if (bk == BK_PG)
+		return (c->pg = pg_connect(&p->pg)) ? 0 : -1;
+	return 0;
+}
+
+static void conn_close(struct conn *c)
+{
+	if (c->redis)
+		redisFree(c->redis);
+	if (c->pg)
+		PQfinish(c->pg);
+	memset(c, 0, sizeof *c);
+}
+
+static int conn_nearest(struct conn *c, struct world *w, const struct qpoint *q, int64_t *ids,
+			double *dist, unsigned *n)
+{
+	if (c->bk == BK_REDIS)
+		return redis_nearest(c->redis, q, w->k, ids, dist, n);
+	if (c->bk == BK_PG)
+		return pg_nearest(c->pg, q, w->k, ids, dist, n);
+	{
+		struct unit_hit hits[UNIT_QUERY_MAX_K];
+		struct unit_query uq = { q->lon, q->lat, w->k, 0, 1u << q->type,
+					 1u << UNIT_AVAILABLE, 0, &w->all };
+		int rc = unit_index_nearest(w->ix, &uq, hits, n, NULL);
+		for (unsigned i = 0; !rc && i < *n; i++) {
+			ids[i] = hits[i].unit.id;
+			dist[i] = hits[i].distance_m;
+		}
+		return rc;
+	}
+}
+
+/* ---- a phase: one updater, several query threads ---- */
+
+struct phase {
+	struct world *w;
+	const struct peers *peers;
+	enum backend bk;
+	double rate;
+	atomic_bool measuring, stop;
+	atomic_long updates, update_errors, query_errors;
+	double t_measure;
+};
+
+struct qthread {
+	struct phase *ph;
+	pthread_t th;
+	unsigned idx;
+	float *lat_us;
+	size_t nlat;
+	long queries;
+	int open_failed;
+};
+
+/* One step of one unit, applied to the world, the index and the system under test. */
+static int update_one(struct phase *ph, struct conn *c, uint64_t *s)
+{
+	struct world *w = ph->w;
+	struct bunit *u = &w->u[(size_t)(rnd01(s) * (double)w->n) % w->n];
+	const struct area *st = w->st[u->station].a;
+	double step = type_speed_mps[u->type] * 2.0; /* each unit reports every ~2 s */
+	double nlon, nlat;
+	int rc = 0;
+
+	u->heading += (rnd01(s) - 0.5) * 0.8;
+	nlon = u->lon + step * sin(u->heading) / (111320.0 * cos(u->lat * M_PI / 180.0));
+	nlat = u->lat + step * cos(u->heading) / 110540.0;
+	if (nlon < st->bbox.min_lon || nlon > st->bbox.max_lon || nlat < st->bbox.min_lat ||
+	    nlat > st->bbox.max_lat) {
+		u->heading += M_PI; /* turn back at the edge of the beat */
+	} else {
+		u->lon = nlon;
+		u->lat = nlat;
+	}
+	u->at = wall_ms() > u->at ? wall_ms() : u->at + 1;
+	rc |= unit_index_move(w->ix, u->id, u->lon, u->lat, u->at);
+	if (c->bk == BK_REDIS)
+		rc |= redis_move(c->redis, u);
+	else if (c->bk == BK_PG)
+		rc |= pg_move(c->pg, u);
+	if (rnd01(s) < 0.05) {
+		int old = u->status;
+		u->status = random_status(s);
+		if (u->status != old) {
+			rc |= unit_index_set_status(w->ix, u->id, (enum unit_status)u->status);
+			if (c->bk == BK_REDIS)
+				rc |= redis_set_status(c->redis, u, old);
+			else if (c->bk == BK_PG)
+				rc |= pg_set_status(c->pg, u);
+		}
+	}
+	return rc;
+}
+
+/* Paces updates at ph->rate per second in 1 ms batches until told to stop. */
+static void *updater(void *arg)
+{
+	struct phase *ph = arg;
+	struct conn c;
+	uint64_t s = 777 + (uint64_t)ph->bk;
+	double t0 = bench_now();
+	long done = 0;
+
+	if (conn_open(&c, ph->bk, ph->peers)) {
+		atomic_fetch_add(&ph->update_errors, 1);
+		return NULL;
+	}
+	while (!atomic_load(&ph->stop)) {
+		long due = (long)((bench_now() - t0) * ph->rate);
+		if (done >= due) {
+			struct timespec ts = { 0, 500000 };
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		for (; done < due && !atomic_load(&ph->stop); done++) {
+			if (update_one(ph, &c, &s))
+				atomic_fetch_add(&ph->update_errors, 1);
+			if (atomic_load_explicit(&ph->measuring, memory_order_relaxed))
+				atomic_fetch_add_explicit(&ph->updates, 1, memory_order_relaxed);
+		}
+	}
+	conn_close(&c);
+	return NULL;
+}
+
+static void *querier(void *arg)
+{
+	struct qthread *t = arg;
+	struct phase *ph = t->ph;
+	struct world *w = ph->w;
+	struct conn c;
+	int64_t ids[UNIT_QUERY_MAX_K];
+	double dist[UNIT_QUERY_MAX_K];
+	size_t i = (size_t)t->idx * 7919;
+
+	if (conn_open(&c, ph->bk, ph->peers)) {
+		t->open_failed = 1;
+		return NULL;
+	}
+	while (!atomic_load_explicit(&ph->stop, memory_order_relaxed)) {
+		const struct qpoint *q = &w->qs[i++ % w->nq];
+		unsigned n = 0;
+		double a = bench_now(), b;
+		int rc = conn_nearest(&c, w, q, ids, dist, &n);
+		b = bench_now();
+		if (rc)
+			atomic_fetch_add(&ph->query_errors, 1);
+		if (atomic_load_explicit(&ph->measuring, memory_order_relaxed)) {
+			t->queries++;
+			if (t->nlat < MAX_LAT_SAMPLES)
+				t->lat_us[t->nlat++] = (float)((b - a) * 1e6);
+		}
+	}
+	conn_close(&c);
+	return NULL;
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+	float x = *(const float *)a, y = *(const float *)b;
+	return x < y ? -1 : x > y;
+}
+
+struct result {
+	bool ran;
+	double qps, p50_us, p99_us, updates_per_s;
+	long update_errors, query_errors;
+	unsigned same, near_ties, disagree;
+};
+
+/*
+ * Compares the peer's answer with the index's for the first NCHECK queries,
+ * updates stopped. A different unit at the same rank counts as a near tie
+ * when its distance (measured our way) is within a metre and 0.1% of ours.
+ */
+static void check_agreement(struct world *w, const struct peers *peers, enum backend bk,
+			    struct result *res)
+{
+	struct conn pc, ic;
+	int shown = 0;
+
+	if (conn_open(&pc, bk, peers) || conn_open(&ic, BK_INPROC, peers))
+		return;
+	for (size_t i = 0; i < NCHECK && i < w->nq; i++) {
+		const struct qpoint *q = &w->qs[i];
+		int64_t pid[UNIT_QUERY_MAX_K], iid[UNIT_QUERY_MAX_K];
+		double pd[UNIT_QUERY_MAX_K], id_[UNIT_QUERY_MAX_K];
+		unsigned pn = 0, in = 0;
+		bool same, tie = true;
+
+		if (conn_nearest(&pc, w, q, pid, pd, &pn) || conn_nearest(&ic, w, q, iid, id_, &in)) {
+			res->disagree++;
+			continue;
+		}
+		same = pn == in;
+		for (unsigned j = 0; same && j < in; j++)
+			same = pid[j] == iid[j];
+		if (same) {
+			res->same++;
+			continue;
+		}
+		tie = pn == in;
+		for (unsigned j = 0; tie && j < in; j++) {
+			const struct bunit *u = pid[j] >= 1 && (size_t)pid[j] <= w->n
+							? &w->u[pid[j] - 1] : NULL;
+			double ours = u ? geo_distance_m((struct geo_point){ q->lon, q->lat },
+							 (struct geo_point){ u->lon, u->lat })
+					: INFINITY;
+			tie = u && u->type == q->type && u->status == UNIT_AVAILABLE &&
+			      fabs(ours - id_[j]) <= 1.0 + 1e-3 * id_[j];
+		}
+		if (tie) {
+			res->near_ties++;
+			continue;
+		}
+		res->disagree++;
+		if (shown++ < SHOW_DISAGREE) {
+			fprintf(stderr, "  %s disagrees at (%.6f, %.6f) type %s:\n", backend_names[bk],
+				q->lon, q->lat, type_names[q->type]);
+			for (unsigned j = 0; j < pn || j < in; j++)
+				fprintf(stderr, "    #%u  index %lld %.1f m   %s %lld %.1f m\n", j + 1,
+					j < in ? (long long)iid[j] : 0LL, j < in ? id_[j] : 0.0,
+					backend_names[bk], j < pn ? (long long)pid[j] : 0LL,
+					j < pn ? pd[j] : 0.0);
+		}
+	}
+	conn_close(&pc);
+	conn_close(&ic);
+}
+
+static int run_phase(struct world *w, const struct peers *peers, enum backend bk, double seconds,
+		     unsigned nthreads, double rate, struct result *res)
+{
+	struct phase ph;
+	struct qthread *t = calloc(nthreads, sizeof *t);
+	pthread_t up;
+	size_t nlat = 0, at = 0;
+	float *all;
+	long queries = 0;
+	struct timespec warm = { 0, 500000000 };
+	struct timespec run = { (time_t)seconds, (long)((seconds - floor(seconds)) * 1e9) };
+	double t_end;
+	int rc = 0;
+
+	memset(res, 0, sizeof *res);
+	memset(&ph, 0, sizeof ph);
+	ph.w = w;
+	ph.peers = peers;
+	ph.bk = bk;
+	ph.rate = rate;
+	if (!t)
+		return SG_ENOMEM;
+	pthread_create(&up, NULL, updater, &ph);
+	for (unsigned i = 0; i < nthreads; i++) {
+		t[i].ph = &ph;
+		t[i].idx = i;
+		t[i].lat_us = malloc(MAX_LAT_SAMPLES * sizeof(float));
+		pthread_create(&t[i].th, NULL, querier, &t[i]);
+	}
+	nanosleep(&warm, NULL);
+	ph.t_measure = bench_now();
+	atomic_store(&ph.measuring, true);
+	nanosleep(&run, NULL);
+	atomic_store(&ph.measuring, false);
+	t_end = bench_now();
+	atomic_store(&ph.stop, true);
+	for (unsigned i = 0; i < nthreads; i++) {
+		pthread_join(t[i].th, NULL);
+		nlat += t[i].nlat;
+		queries += t[i].queries;
+		if (t[i].open_failed)
+			rc = -1;
+	}
+	pthread_join(up, NULL);
+	all = malloc((nlat + 1) * sizeof *all);
+	for (unsigned i = 0; i < nthreads; i++) {
+		if (all)
+			memcpy(all + at, t[i].lat_us, t[i].nlat * sizeof *all);
+		at += t[i].nlat;
+		free(t[i].lat_us);
+	}
+	free(t);
+	if (!all || !nlat) {
+		free(all);
+		return rc ? rc : -1;
+	}
+	qsort(all, nlat, sizeof *all, cmp_float);
+	res->ran = true;
+	res->qps = (double)queries / (t_end - ph.t_measure);
+	res->p50_us = all[nlat / 2];
+	res->p99_us = all[(size_t)((double)nlat * 0.99)];
+	res->updates_per_s = (double)atomic_load(&ph.updates) / (t_end - ph.t_measure);
+	res->update_errors = atomic_load(&ph.update_errors);
+	res->query_errors = atomic_load(&ph.query_errors);
+	free(all);
+	if (bk != BK_INPROC)
+		check_agreement(w, peers, bk, res);
+	return rc;
+}
+
+static void print_result(enum backend bk, const struct result *r)
+{
+	if (!r->ran) {
+		printf("%-16s  not run\n", backend_names[bk]);
+		return;
+	}
+	printf("%-16s %10.0f queries/s   p50 %8.1f us   p99 %8.1f us   updates %6.0f/s", backend_names[bk],
+	       r->qps, r->p50_us, r->p99_us, r->updates_per_s);
+	if (r->update_errors || r->query_errors)
+		printf("   errors: %ld updates, %ld queries", r->update_errors, r->query_errors);
+	printf("\n");
+}
+
+int main(int argc, char **argv)
+{
+	double seconds = atof(bench_opt(argc, argv, "--seconds", "5"));
+	unsigned nthreads = (unsigned)strtoul(bench_opt(argc, argv, "--threads", "2"), NULL, 10);
+	size_t nunits = (size_t)strtoul(bench_opt(argc, argv, "--units", "10000"), NULL, 10);
+	double rate = atof(bench_opt(argc, argv, "--rate", "5000"));
+	unsigned k = (unsigned)strtoul(bench_opt(argc, argv, "--k", "5"), NULL, 10);
+	const char *skip = bench_opt(argc, argv, "--skip", "");
+	struct world w;
+	struct peers peers;
+	struct result res[BK_COUNT];
+	bool want[BK_COUNT] = { true, !strstr(skip, "redis"), !strstr(skip, "postgis") };
+	size_t navail = 0;
+
+	if (seconds <= 0 || !nthreads || nthreads > 64 || !nunits || rate < 0 || !k ||
+	    k > UNIT_QUERY_MAX_K) {
+		fprintf(stderr, "usage: nearest [--seconds S] [--threads T] [--units N] [--rate R] "
+				"[--k K] [--skip redis,postgis]\n");
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	memset(&peers, 0, sizeof peers);
+	memset(res, 0, sizeof res);
+	if (world_build(&w, nunits, k)) {
+		fprintf(stderr, "could not build the world\n");
+		return 1;
+	}
+	for (size_t i = 0; i < w.n; i++)
+		navail += w.u[i].status == UNIT_AVAILABLE;
+
+	if (want[BK_REDIS]) {
+		redisContext *c = NULL;
+		if (redis_start(&peers.redis) || !(c = redis_connect(peers.redis.port)) ||
+		    redis_load(c, &w)) {
+			fprintf(stderr, "redis: could not start or load (sh tools/bench-deps.sh)\n");
+			want[BK_REDIS] = false;
+		}
+		if (c)
+			redisFree(c);
+	}
+	if (want[BK_PG]) {
+		PGconn *c = NULL;
+		if (pg_start(&peers.pg) || !(c = PQconnectdb(peers.pg.conninfo)) ||
+		    PQstatus(c) != CONNECTION_OK || pg_setup(c)) {
+			fprintf(stderr, "postgis: could not start or set up (sh tools/bench-deps.sh)\n");
+			want[BK_PG] = false;
+		}
+		PQfinish(c);
+	}
+
+	printf("nearest-%u available units of one type among %zu moving units (%zu available, "
+	       "%d types) in %zu station areas;\n%.0f position updates/s on one thread, %u query "
+	       "threads, %.1f s measured per system (after 0.5 s warm-up)\n",
+	       k, w.n, navail, NTYPES, w.nst, rate, nthreads, seconds);
+	for (int b = 0; b < BK_COUNT; b++) {
+		if (!want[b])
+			continue;
+		if (b == BK_REDIS) {
+			/* The world moved during earlier phases: start the peer from it. */
+			redisContext *c = redis_connect(peers.redis.port);
+			if (!c || redis_load(c, &w)) {
+				if (c)
+					redisFree(c);
+				continue;
+			}
+			redisFree(c);
+		} else if (b == BK_PG) {
+			PGconn *c = PQconnectdb(peers.pg.conninfo);
+			int bad = PQstatus(c) != CONNECTION_OK || pg_load(c, &w);
+			if (!bad) {
+				PGresult *r = pg_ok(c, "EXPLAIN SELECT id FROM units WHERE status = 1 AND "
+						       "type = 2 ORDER BY geog <-> "
+						       "ST_SetSRID(ST_MakePoint(120.6, 31.3), 4326)"
+						       "::geography LIMIT 5");
+				printf("postgis plan:");
+				for (int i = 0; r && i < PQntuples(r); i++)
+					printf(" %s%s", i ? "| " : "", PQgetvalue(r, i, 0));
+				printf("\n");
+				PQclear(r);
+			}
+			PQfinish(c);
+			if (bad)
+				continue;
+		}
+		if (run_phase(&w, &peers, (enum backend)b, seconds, nthreads, rate, &res[b]))
+			fprintf(stderr, "%s: the phase failed\n", backend_names[b]);
+		print_result((enum backend)b, &res[b]);
+		fflush(stdout);
+	}
+	for (int b = BK_REDIS; b < BK_COUNT; b++) {
+		if (!res[b].ran || !res[BK_INPROC].ran)
+			continue;
+		printf("in-process / %-16s %7.1fx queries/s, p99 %.1fx lower;  answers: %u same, %u "
+		       "near ties, %u disagree (of %u)\n",
+		       backend_names[b], res[BK_INPROC].qps / res[b].qps,
+		       res[b].p99_us / res[BK_INPROC].p99_us, res[b].same, res[b].near_ties,
+		       res[b].disagree, res[b].same + res[b].near_ties + res[b].disagree);
+	}
+	if (peers.redis.dir[0])
+		redis_stop(&peers.redis);
+	if (peers.pg.dir[0])
+		pg_stop(&peers.pg);
+	unit_index_free(w.ix);
+	free(w.u);
+	free(w.qs);
+	free(w.st);
+	area_set_release(&w.city);
+	return 0;
+}
