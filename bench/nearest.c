@@ -761,8 +761,16 @@ struct qthread {
 	float *lat_us;
 	size_t nlat;
 	long queries;
+	double cpu_s; /* this thread's CPU time while measuring */
 	int open_failed;
 };
+
+static double thread_cpu_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
 
 /* One step of one unit, applied to the world, the index and the system under test. */
 static int update_one(struct phase *ph, struct conn *c, uint64_t *s)
@@ -844,6 +852,8 @@ static void *querier(void *arg)
 	int64_t ids[UNIT_QUERY_MAX_K];
 	double dist[UNIT_QUERY_MAX_K];
 	size_t i = (size_t)t->idx * 7919;
+	double cpu0 = 0;
+	bool was_measuring = false;
 
 	if (conn_open(&c, ph->bk, ph->peers)) {
 		t->open_failed = 1;
@@ -858,9 +868,16 @@ static void *querier(void *arg)
 		if (rc)
 			atomic_fetch_add(&ph->query_errors, 1);
 		if (atomic_load_explicit(&ph->measuring, memory_order_relaxed)) {
+			if (!was_measuring) {
+				was_measuring = true;
+				cpu0 = thread_cpu_s();
+				continue; /* count from here */
+			}
 			t->queries++;
 			if (t->nlat < MAX_LAT_SAMPLES)
 				t->lat_us[t->nlat++] = (float)((b - a) * 1e6);
+		} else if (was_measuring && !t->cpu_s) {
+			t->cpu_s = thread_cpu_s() - cpu0;
 		}
 	}
 	conn_close(&c);
@@ -875,7 +892,7 @@ static int cmp_float(const void *a, const void *b)
 
 struct result {
 	bool ran;
-	double qps, p50_us, p99_us, updates_per_s;
+	double qps, p50_us, p99_us, cpu_us, updates_per_s;
 	long update_errors, query_errors;
 	unsigned same, near_ties, disagree;
 };
@@ -949,6 +966,7 @@ static int run_phase(struct world *w, const struct peers *peers, enum backend bk
 	size_t nlat = 0, at = 0;
 	float *all;
 	long queries = 0;
+	double cpu = 0;
 	struct timespec warm = { 0, 500000000 };
 	struct timespec run = { (time_t)seconds, (long)((seconds - floor(seconds)) * 1e9) };
 	double t_end;
@@ -980,6 +998,7 @@ static int run_phase(struct world *w, const struct peers *peers, enum backend bk
 		pthread_join(t[i].th, NULL);
 		nlat += t[i].nlat;
 		queries += t[i].queries;
+		cpu += t[i].cpu_s;
 		if (t[i].open_failed)
 			rc = -1;
 	}
@@ -1001,6 +1020,7 @@ static int run_phase(struct world *w, const struct peers *peers, enum backend bk
 	res->qps = (double)queries / (t_end - ph.t_measure);
 	res->p50_us = all[nlat / 2];
 	res->p99_us = all[(size_t)((double)nlat * 0.99)];
+	res->cpu_us = queries ? cpu * 1e6 / (double)queries : 0;
 	res->updates_per_s = (double)atomic_load(&ph.updates) / (t_end - ph.t_measure);
 	res->update_errors = atomic_load(&ph.update_errors);
 	res->query_errors = atomic_load(&ph.query_errors);
@@ -1016,8 +1036,9 @@ static void print_result(enum backend bk, const struct result *r)
 		printf("%-16s  not run\n", backend_names[bk]);
 		return;
 	}
-	printf("%-16s %10.0f queries/s   p50 %8.1f us   p99 %8.1f us   updates %6.0f/s", backend_names[bk],
-	       r->qps, r->p50_us, r->p99_us, r->updates_per_s);
+	printf("%-16s %9.0f queries/s  p50 %7.1f us  p99 %7.1f us  client CPU %6.1f us/query  "
+	       "updates %5.0f/s",
+	       backend_names[bk], r->qps, r->p50_us, r->p99_us, r->cpu_us, r->updates_per_s);
 	if (r->update_errors || r->query_errors)
 		printf("   errors: %ld updates, %ld queries", r->update_errors, r->query_errors);
 	printf("\n");
@@ -1077,6 +1098,24 @@ int main(int argc, char **argv)
 	       "%d types) in %zu station areas;\n%.0f position updates/s on one thread, %u query "
 	       "threads, %.1f s measured per system (after 0.5 s warm-up)\n",
 	       k, w.n, navail, NTYPES, w.nst, rate, nthreads, seconds);
+	{
+		/* The index alone: one thread, no updates, CPU time, best of three. */
+		struct conn c;
+		double best = INFINITY;
+		int64_t ids[UNIT_QUERY_MAX_K];
+		double dist[UNIT_QUERY_MAX_K];
+		conn_open(&c, BK_INPROC, &peers);
+		for (int run = 0; run < 3; run++) {
+			double t0 = thread_cpu_s();
+			for (size_t i = 0; i < w.nq; i++) {
+				unsigned n;
+				conn_nearest(&c, &w, &w.qs[i], ids, dist, &n);
+			}
+			best = fmin(best, (thread_cpu_s() - t0) / (double)w.nq);
+		}
+		printf("in-process, one thread, no updates: %.2f us CPU per query (best of 3 x %zu)\n",
+		       best * 1e6, w.nq);
+	}
 	for (int b = 0; b < BK_COUNT; b++) {
 		if (!want[b])
 			continue;

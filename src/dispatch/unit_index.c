@@ -4,13 +4,17 @@
  *
  * Layout. Units live in a dense array of slots (swap-removed), found by id
  * through an open-addressing map. Units with a position are also filed in a
- * grid of cells of GRID_DEG degrees (about 550 m of latitude, 475 m of
+ * grid of cells of GRID_DEG degrees (1.1 km of latitude, 0.95 km of
  * longitude in Suzhou), one grid per (type, status) "layer", so a query for
  * available units of one type only ever looks at those. A cell keeps a
  * compact copy of what the scan needs (position, its time, home area) so a
  * query reads cells sequentially and touches a slot only for the final hits.
- * Every cell of every layer lives in one map keyed by (layer, cx, cy); empty
- * cells are dropped so moving units do not leave a trail of them.
+ * Cells are grouped in blocks of 8×8 with a 64-bit occupancy mask; one map
+ * keyed by (layer, block) finds a block, and a query skips empty cells by
+ * mask and empty blocks whole. Empty cells and blocks go back to free lists,
+ * so moving units leave no trail. The cell size suits a city's thousands of
+ * units (a layer of a few hundred over 8,000 km² is found within a few
+ * rings); for far denser layers a finer grid would scan fewer units.
  *
  * Query. Rings of cells around the query point, growing one cell at a time;
  * after each ring the distance from the point to the edge of the searched
@@ -20,8 +24,11 @@
  * the bound passes the radius, or the rectangle covers every occupied cell of
  * the layers asked for. A search that has visited more cells than a plain
  * scan would cost (sparse layers, the poles) finishes as a plain scan, so the
- * worst case stays near a linear pass. Ranking uses geo_distance_m, the same
- * haversine the rest of the project reports.
+ * worst case stays near a linear pass. Each query keeps the blocks it has
+ * looked up, since every ring crosses the same blocks as the one before.
+ * Distances are geo_distance_m's haversine step for step (cosines cached,
+ * the square root and arcsine only for candidates that can still enter), so
+ * they match what the rest of the project reports to the last bit.
  *
  * Shortfall. When fewer than k units are found the reasons are counted by
  * one linear pass over all units: it happens when the answer is already
@@ -49,12 +56,14 @@
 
 #define SHARDS 16
 #define LAYERS (32 * UNIT_STATUS_COUNT)
-#define GRID_PER_DEG 200 /* cells per degree */
+#define GRID_PER_DEG 100 /* cells per degree */
 #define GRID_DEG (1.0 / GRID_PER_DEG)
 #define GRID_NX (360 * GRID_PER_DEG)
 #define GRID_NY (180 * GRID_PER_DEG)
 #define EARTH_MEAN_RADIUS_M 6371008.8
 #define DEG_RAD (M_PI / 180.0)
+#define BLOCK_SIDE 8 /* divides GRID_NX and GRID_NY */
+#define BLOCK_CACHE 64 /* a power of two */
 #define NO_CELL UINT32_MAX
 #define MAP_EMPTY UINT64_MAX
 
@@ -69,6 +78,7 @@ struct u64map {
 /* What a scan needs of a unit, copied into its cell. */
 struct cell_ent {
 	double lon, lat;
+	double cos_lat; /* of lat, for the haversine */
 	int64_t pos_at;
 	int64_t id;
 	uint32_t home_area;
@@ -79,6 +89,17 @@ struct cell {
 	struct cell_ent *ents;
 	uint32_t n, cap;
 	uint32_t next_free; /* in the free list when unused */
+};
+
+/*
+ * BLOCK_SIDE × BLOCK_SIDE cells of one layer: which are occupied, and
+ * where they are. Blocks let a search skip empty ground 64 cells at a time
+ * and find a cell without hashing it.
+ */
+struct block {
+	uint64_t mask;
+	uint32_t cell[BLOCK_SIDE * BLOCK_SIDE]; /* valid where mask has the bit */
+	uint32_t next_free;                     /* in the free list when unused */
 };
 
 struct slot {
@@ -102,10 +123,11 @@ struct unit_index {
 	struct slot *slots;
 	size_t nslots, cap_slots;
 	struct u64map by_id;   /* id -> slot */
-	struct u64map by_cell; /* (layer, cx, cy) -> cell */
+	struct u64map by_block; /* (layer, bx, by) -> block */
+	struct block *blocks;
+	uint32_t nblocks, cap_blocks, free_block;
 	struct cell *cells;
-	uint32_t ncells, cap_cells;
-	uint32_t free_cell;
+	uint32_t ncells, cap_cells, free_cell;
 	struct layer layers[LAYERS];
 };
 
@@ -270,62 +292,122 @@ static unsigned layer_of(const struct unit_rec *u)
 	return (unsigned)u->type * UNIT_STATUS_COUNT + u->status;
 }
 
-static uint64_t cell_key(unsigned layer, int32_t x, int32_t y)
+/* The key of the block holding cell (x, y) of a layer; x already wrapped. */
+static uint64_t block_key(unsigned layer, int32_t x, int32_t y)
 {
-	return (uint64_t)layer << 40 | (uint64_t)(uint32_t)x << 20 | (uint64_t)(uint32_t)y;
+	return (uint64_t)layer << 40 | (uint64_t)(uint32_t)(x / BLOCK_SIDE) << 20 |
+	       (uint64_t)(uint32_t)(y / BLOCK_SIDE);
 }
 
-/* Files slot s (which has a position) in its layer's cell. SG_ENOMEM leaves everything as it was. */
+static unsigned block_bit(int32_t x, int32_t y)
+{
+	return (unsigned)(y % BLOCK_SIDE * BLOCK_SIDE + x % BLOCK_SIDE);
+}
+
+/* A free cell from the pool (grown as needed), or NO_CELL when out of memory. */
+static uint32_t cell_take(struct unit_index *ix)
+{
+	uint32_t c = ix->free_cell;
+
+	if (c != NO_CELL) {
+		ix->free_cell = ix->cells[c].next_free;
+		ix->cells[c].n = 0;
+		return c;
+	}
+	if (ix->ncells == ix->cap_cells) {
+		uint32_t ncap = ix->cap_cells ? ix->cap_cells * 2 : 256;
+		struct cell *nc = realloc(ix->cells, ncap * sizeof *nc);
+		if (!nc)
+			return NO_CELL;
+		ix->cells = nc;
+		ix->cap_cells = ncap;
+	}
+	c = ix->ncells++;
+	memset(&ix->cells[c], 0, sizeof ix->cells[c]);
+	return c;
+}
+
+static void cell_give(struct unit_index *ix, uint32_t c)
+{
+	ix->cells[c].next_free = ix->free_cell;
+	ix->free_cell = c;
+}
+
+/* A free, empty block from the pool, or NO_CELL when out of memory. */
+static uint32_t block_take(struct unit_index *ix)
+{
+	uint32_t b = ix->free_block;
+
+	if (b != NO_CELL) {
+		ix->free_block = ix->blocks[b].next_free;
+	} else {
+		if (ix->nblocks == ix->cap_blocks) {
+			uint32_t ncap = ix->cap_blocks ? ix->cap_blocks * 2 : 64;
+			struct block *nb = realloc(ix->blocks, ncap * sizeof *nb);
+			if (!nb)
+				return NO_CELL;
+			ix->blocks = nb;
+			ix->cap_blocks = ncap;
+		}
+		b = ix->nblocks++;
+	}
+	ix->blocks[b].mask = 0;
+	return b;
+}
+
+static void block_give(struct unit_index *ix, uint32_t b)
+{
+	ix->blocks[b].next_free = ix->free_block;
+	ix->free_block = b;
+}
+
+/*
+ * Files slot s (which has a position) in its layer's cell, creating the
+ * block and the cell as needed. SG_ENOMEM leaves everything as it was.
+ */
 static int grid_add(struct unit_index *ix, uint32_t s)
 {
 	struct slot *sl = &ix->slots[s];
-	unsigned layer = layer_of(&sl->u);
+	unsigned layer = layer_of(&sl->u), bit;
 	int32_t x = cell_x(sl->u.lon), y = cell_y(sl->u.lat);
-	uint64_t key = cell_key(layer, x, y);
-	uint32_t c = map_get(&ix->by_cell, key);
+	uint64_t key = block_key(layer, x, y);
+	uint32_t b = map_get(&ix->by_block, key), c;
+	bool new_block = false, new_cell = false;
 	struct cell *cell;
 	struct layer *ly = &ix->layers[layer];
 
-	if (c == NO_CELL) {
-		if (ix->free_cell == NO_CELL) {
-			if (ix->ncells == ix->cap_cells) {
-				uint32_t ncap = ix->cap_cells ? ix->cap_cells * 2 : 256;
-				struct cell *nc = realloc(ix->cells, ncap * sizeof *nc);
-				if (!nc)
-					return SG_ENOMEM;
-				ix->cells = nc;
-				ix->cap_cells = ncap;
-			}
-			c = ix->ncells++;
-			memset(&ix->cells[c], 0, sizeof ix->cells[c]);
-		} else {
-			c = ix->free_cell;
-			ix->free_cell = ix->cells[c].next_free;
-			ix->cells[c].n = 0;
-		}
-		if (map_set(&ix->by_cell, key, c)) {
-			ix->cells[c].next_free = ix->free_cell;
-			ix->free_cell = c;
+	if (b == NO_CELL) {
+		if ((b = block_take(ix)) == NO_CELL)
+			return SG_ENOMEM;
+		if (map_set(&ix->by_block, key, b)) {
+			block_give(ix, b);
 			return SG_ENOMEM;
 		}
+		new_block = true;
+	}
+	bit = block_bit(x, y);
+	if (ix->blocks[b].mask >> bit & 1) {
+		c = ix->blocks[b].cell[bit];
+	} else {
+		if ((c = cell_take(ix)) == NO_CELL)
+			goto fail;
+		new_cell = true;
 	}
 	cell = &ix->cells[c];
 	if (cell->n == cell->cap) {
 		uint32_t ncap = cell->cap ? cell->cap * 2 : 4;
 		struct cell_ent *ne = realloc(cell->ents, ncap * sizeof *ne);
-		if (!ne) {
-			if (!cell->n) {
-				map_del(&ix->by_cell, key);
-				cell->next_free = ix->free_cell;
-				ix->free_cell = c;
-			}
-			return SG_ENOMEM;
-		}
+		if (!ne)
+			goto fail;
 		cell->ents = ne;
 		cell->cap = ncap;
 	}
-	cell->ents[cell->n] = (struct cell_ent){ sl->u.lon, sl->u.lat, sl->u.pos_at, sl->u.id,
-						 sl->u.home_area, s };
+	if (new_cell) {
+		ix->blocks[b].cell[bit] = c;
+		ix->blocks[b].mask |= (uint64_t)1 << bit;
+	}
+	cell->ents[cell->n] = (struct cell_ent){ sl->u.lon, sl->u.lat, cos(sl->u.lat * DEG_RAD),
+						 sl->u.pos_at, sl->u.id, sl->u.home_area, s };
 	sl->cell = c;
 	sl->pos = cell->n++;
 	if (ly->units++ == 0) {
@@ -338,9 +420,17 @@ static int grid_add(struct unit_index *ix, uint32_t s)
 		ly->y1 = y > ly->y1 ? y : ly->y1;
 	}
 	return 0;
+fail:
+	if (new_cell && c != NO_CELL)
+		cell_give(ix, c);
+	if (new_block) {
+		map_del(&ix->by_block, key);
+		block_give(ix, b);
+	}
+	return SG_ENOMEM;
 }
 
-/* Takes slot s out of its cell (if it is in one); an emptied cell goes back to the free list. */
+/* Takes slot s out of its cell (if it is in one); emptied cells and blocks go back to their pools. */
 static void grid_del(struct unit_index *ix, uint32_t s)
 {
 	struct slot *sl = &ix->slots[s];
@@ -355,9 +445,15 @@ static void grid_del(struct unit_index *ix, uint32_t s)
 		ix->slots[cell->ents[sl->pos].slot].pos = sl->pos;
 	}
 	if (cell->n == 0) {
-		map_del(&ix->by_cell, cell_key(layer_of(&sl->u), cell_x(sl->u.lon), cell_y(sl->u.lat)));
-		cell->next_free = ix->free_cell;
-		ix->free_cell = sl->cell;
+		int32_t x = cell_x(sl->u.lon), y = cell_y(sl->u.lat);
+		uint64_t key = block_key(layer_of(&sl->u), x, y);
+		uint32_t b = map_get(&ix->by_block, key);
+		ix->blocks[b].mask &= ~((uint64_t)1 << block_bit(x, y));
+		cell_give(ix, sl->cell);
+		if (!ix->blocks[b].mask) {
+			map_del(&ix->by_block, key);
+			block_give(ix, b);
+		}
 	}
 	ix->layers[layer_of(&sl->u)].units--;
 	sl->cell = NO_CELL;
@@ -413,6 +509,7 @@ int unit_index_new(struct unit_index **out)
 		return SG_ENOMEM;
 	}
 	ix->free_cell = NO_CELL;
+	ix->free_block = NO_CELL;
 	*out = ix;
 	return 0;
 }
@@ -424,9 +521,10 @@ void unit_index_free(struct unit_index *ix)
 	for (uint32_t c = 0; c < ix->ncells; c++)
 		free(ix->cells[c].ents);
 	free(ix->cells);
+	free(ix->blocks);
 	free(ix->slots);
 	map_release(&ix->by_id);
-	map_release(&ix->by_cell);
+	map_release(&ix->by_block);
 	for (unsigned i = 0; i < SHARDS; i++)
 		pthread_rwlock_destroy(&ix->shards[i].lock);
 	free(ix);
@@ -524,6 +622,7 @@ int unit_index_move(struct unit_index *ix, int64_t id, double lon, double lat, i
 		struct cell_ent *e = &ix->cells[sl->cell].ents[sl->pos];
 		sl->u.lon = e->lon = lon;
 		sl->u.lat = e->lat = lat;
+		e->cos_lat = cos(lat * DEG_RAD);
 		sl->u.pos_at = e->pos_at = at_ms;
 		goto out;
 	}
@@ -663,26 +762,80 @@ static void topk_offer(struct topk *t, double d, int64_t id, uint32_t slot)
 	t->n++;
 }
 
-/* The units a query scans: its fixed conditions. */
+/* A query's fixed conditions, and what the scan has found so far. */
 struct qctx {
 	const struct unit_query *q;
 	struct geo_point p;
+	double lat_rad, cos_lat; /* of the query point */
+	double limit_h;          /* haversine h past which a candidate cannot enter (with a margin) */
+	size_t cost;             /* work done, in units scanned; block lookups count four */
+	/* The blocks this query has looked up (a ring goes over the same blocks as the last). */
+	struct { uint64_t key; uint32_t b; } seen[BLOCK_CACHE];
 	struct topk top;
 };
 
-/* Offers one positioned unit of a matching layer. */
+/* A block of the map through the query's cache: each block is looked up once per query. */
+static uint32_t block_find(struct unit_index *ix, struct qctx *c, uint64_t key)
+{
+	unsigned i = (unsigned)(key ^ key >> 17 ^ key >> 40) & (BLOCK_CACHE - 1);
+
+	if (c->seen[i].key != key) {
+		c->seen[i].key = key;
+		c->seen[i].b = map_get(&ix->by_block, key);
+		c->cost += 4;
+	}
+	return c->seen[i].b;
+}
+
+/* The haversine h of a distance: h = sin²(d / 2R). */
+static double dist_to_h(double d)
+{
+	double s = sin(d / (2.0 * EARTH_MEAN_RADIUS_M));
+	return s * s;
+}
+
+/* Sets limit_h from the radius and the k-th best, a hair wide so rounding never turns one away. */
+static void update_limit(struct qctx *c)
+{
+	double lim = topk_worst(&c->top);
+
+	if (c->q->within_m > 0 && c->q->within_m < lim)
+		lim = c->q->within_m;
+	c->limit_h = isinf(lim) ? INFINITY : dist_to_h(lim) * (1.0 + 1e-9) + 1e-30;
+}
+
+/*
+ * Offers one positioned unit of a matching layer. The distance is
+ * geo_distance_m's haversine step for step (with the cosines cached), so
+ * it is the same number to the last bit; the full distance is computed
+ * only for candidates whose h can still make the list.
+ */
 static void consider(struct qctx *c, const struct cell_ent *e)
 {
-	double d;
+	double lat2, dlat, dlon, s1, s2, h, d;
 
 	if (e->pos_at < c->q->min_pos_at)
 		return;
 	if (c->q->scope && !catalog_visible(c->q->scope, e->home_area))
 		return;
-	d = geo_distance_m(c->p, (struct geo_point){ e->lon, e->lat });
+	lat2 = e->lat * DEG_RAD;
+	dlat = lat2 - c->lat_rad;
+	dlon = (e->lon - c->p.lon) * DEG_RAD;
+	s1 = sin(dlat / 2.0);
+	if (s1 * s1 > c->limit_h)
+		return; /* the latitude alone puts it too far */
+	s2 = sin(dlon / 2.0);
+	h = s1 * s1 + c->cos_lat * e->cos_lat * s2 * s2;
+	if (h > c->limit_h)
+		return;
+	if (h > 1.0)
+		h = 1.0;
+	d = 2.0 * EARTH_MEAN_RADIUS_M * asin(sqrt(h));
 	if (c->q->within_m > 0 && d > c->q->within_m)
 		return;
 	topk_offer(&c->top, d, e->id, e->slot);
+	if (c->top.n == c->top.k)
+		update_limit(c);
 }
 
 static bool unit_matches_layers(const struct unit_query *q, const struct unit_rec *u)
@@ -695,6 +848,7 @@ static bool unit_matches_layers(const struct unit_query *q, const struct unit_re
 static void scan_all(struct unit_index *ix, struct qctx *c)
 {
 	c->top.n = 0;
+	update_limit(c);
 	for (size_t s = 0; s < ix->nslots; s++) {
 		const struct slot *sl = &ix->slots[s];
 		if (sl->cell == NO_CELL || !unit_matches_layers(c->q, &sl->u))
@@ -703,20 +857,74 @@ static void scan_all(struct unit_index *ix, struct qctx *c)
 	}
 }
 
-/* Scans one cell position (x may be off the grid's ends: it wraps) in every chosen layer. */
-static void scan_cell(struct unit_index *ix, struct qctx *c, const unsigned *layers,
-		      unsigned nlayers, int32_t x, int32_t y)
+/* Offers every unit of one cell. */
+
+static void scan_cell_ents(struct unit_index *ix, struct qctx *c, uint32_t ci)
 {
-	if (y < 0 || y >= GRID_NY)
+	const struct cell *cell = &ix->cells[ci];
+
+	for (uint32_t j = 0; j < cell->n; j++)
+		consider(c, &cell->ents[j]);
+	c->cost += cell->n;
+}
+
+/*
+ * Scans len cells of one layer from (x0, y0): a row (dx = 1) or a column
+ * (dx = 0). Rows may run off the grid's ends in x and wrap. Works a block
+ * at a time: one lookup, then only the occupied cells of the run's stretch
+ * through the block, found in its mask.
+ */
+static void scan_run(struct unit_index *ix, struct qctx *c, unsigned layer, int32_t x0,
+		     int32_t y0, int32_t dx, int32_t len)
+{
+	if (dx) {
+		if (y0 < 0 || y0 >= GRID_NY)
+			return;
+		for (int32_t i = 0; i < len;) {
+			int32_t x = ((x0 + i) % GRID_NX + GRID_NX) % GRID_NX;
+			int32_t in = x % BLOCK_SIDE, n = BLOCK_SIDE - in;
+			uint32_t b;
+
+			n = n < len - i ? n : len - i;
+			b = block_find(ix, c, block_key(layer, x, y0));
+			if (b != NO_CELL) {
+				const struct block *blk = &ix->blocks[b];
+				unsigned row = (unsigned)(y0 % BLOCK_SIDE) * BLOCK_SIDE;
+				uint64_t bits = blk->mask >> (row + (unsigned)in) &
+						(((uint64_t)1 << n) - 1);
+				while (bits) {
+					unsigned bit = row + (unsigned)in + (unsigned)__builtin_ctzll(bits);
+					bits &= bits - 1;
+					scan_cell_ents(ix, c, blk->cell[bit]);
+				}
+			}
+			i += n;
+		}
 		return;
-	x = ((x % GRID_NX) + GRID_NX) % GRID_NX;
-	for (unsigned l = 0; l < nlayers; l++) {
-		uint32_t ci = map_get(&ix->by_cell, cell_key(layers[l], x, y));
-		if (ci == NO_CELL)
-			continue;
-		const struct cell *cell = &ix->cells[ci];
-		for (uint32_t i = 0; i < cell->n; i++)
-			consider(c, &cell->ents[i]);
+	}
+	/* A column: clip it to the rows that exist. */
+	if (y0 < 0) {
+		len += y0;
+		y0 = 0;
+	}
+	if (y0 + len > GRID_NY)
+		len = GRID_NY - y0;
+	x0 = (x0 % GRID_NX + GRID_NX) % GRID_NX;
+	for (int32_t i = 0; i < len;) {
+		int32_t y = y0 + i, in = y % BLOCK_SIDE, n = BLOCK_SIDE - in;
+		uint32_t b;
+
+		n = n < len - i ? n : len - i;
+		b = block_find(ix, c, block_key(layer, x0, y));
+		if (b != NO_CELL) {
+			const struct block *blk = &ix->blocks[b];
+			for (int32_t j = 0; j < n; j++) {
+				unsigned bit = block_bit(x0, y + j);
+				if (blk->mask >> bit & 1)
+					scan_cell_ents(ix, c, blk->cell[bit]);
+			}
+		}
+		i += n;
 	}
 }
 
@@ -728,7 +936,8 @@ static void scan_cell(struct unit_index *ix, struct qctx *c, const unsigned *lay
  * the great circle of the edge meridian, which every path that leaves
  * sideways must cross (or pass a pole, which lies on it).
  */
-static double outside_bound(struct geo_point p, int32_t x0, int32_t x1, int32_t y0, int32_t y1)
+static double outside_bound(struct geo_point p, double cos_lat, int32_t x0, int32_t x1, int32_t y0,
+			    int32_t y1)
 {
 	double south = y0 * GRID_DEG - 90.0, north = (y1 + 1) * GRID_DEG - 90.0;
 	double west = x0 * GRID_DEG - 180.0, east = (x1 + 1) * GRID_DEG - 180.0;
@@ -739,30 +948,62 @@ static double outside_bound(struct geo_point p, int32_t x0, int32_t x1, int32_t 
 	if (y1 < GRID_NY - 1)
 		b = fmin(b, (north - p.lat) * DEG_RAD * EARTH_MEAN_RADIUS_M);
 	m = fmin(p.lon - west, east - p.lon);
-	b = fmin(b, asin(fmin(1.0, cos(p.lat * DEG_RAD) * sin(m * DEG_RAD))) * EARTH_MEAN_RADIUS_M);
+	b = fmin(b, asin(fmin(1.0, cos_lat * sin(m * DEG_RAD))) * EARTH_MEAN_RADIUS_M);
 	/* Rounding in the edges and the trigonometry: give a millimetre. */
 	return b - 1e-3 - b * 1e-9;
+}
+
+/* Counts, for the shortfall, why each unit of the right type in scope was not an answer. */
+static void count_shortfall(struct unit_index *ix, const struct qctx *c,
+			    struct unit_shortfall *why)
+{
+	const struct unit_query *q = c->q;
+
+	for (size_t s = 0; s < ix->nslots; s++) {
+		const struct unit_rec *u = &ix->slots[s].u;
+		bool status_ok = !q->status_mask || (q->status_mask >> u->status & 1);
+		double d;
+
+		if ((q->type_mask && !(q->type_mask >> u->type & 1)) ||
+		    (q->scope && !catalog_visible(q->scope, u->home_area)))
+			continue;
+		if (!u->has_pos) {
+			why->no_position += status_ok;
+			continue;
+		}
+		if (u->pos_at < q->min_pos_at) {
+			why->position_too_old += status_ok;
+			continue;
+		}
+		d = geo_distance_m(c->p, (struct geo_point){ u->lon, u->lat });
+		if (q->within_m > 0 && d > q->within_m) {
+			why->outside_radius += status_ok;
+			continue;
+		}
+		why->wrong_status += !status_ok;
+	}
 }
 
 int unit_index_nearest(struct unit_index *ix, const struct unit_query *q, struct unit_hit *out,
 		       unsigned *nout, struct unit_shortfall *why)
 {
-	struct qctx *c;
+	struct qctx c;
 	unsigned layers[LAYERS], nlayers = 0, sh;
 	int32_t cx, cy, bx0 = INT32_MAX, bx1 = INT32_MIN, by0 = INT32_MAX, by1 = INT32_MIN;
-	size_t budget, visited = 0;
+	size_t budget;
 
 	if (q->k < 1 || q->k > UNIT_QUERY_MAX_K || !coord_ok(q->lon, q->lat) ||
 	    !(q->within_m >= 0) || isinf(q->within_m))
 		return SG_EINVAL;
-	/* The top-k holds 100 entries: keep it off small request-thread stacks. */
-	c = malloc(sizeof *c);
-	if (!c)
-		return SG_ENOMEM;
-	c->q = q;
-	c->p = (struct geo_point){ q->lon, q->lat };
-	c->top.n = 0;
-	c->top.k = q->k;
+	c.q = q;
+	c.p = (struct geo_point){ q->lon, q->lat };
+	c.lat_rad = q->lat * DEG_RAD;
+	c.cos_lat = cos(c.lat_rad);
+	c.cost = 0;
+	memset(c.seen, 0xff, sizeof c.seen); /* MAP_EMPTY: no block has that key */
+	c.top.n = 0;
+	c.top.k = q->k;
+	update_limit(&c);
 	if (why)
 		memset(why, 0, sizeof *why);
 
@@ -781,67 +1022,40 @@ int unit_index_nearest(struct unit_index *ix, const struct unit_query *q, struct
 			by1 = ly->y1 > by1 ? ly->y1 : by1;
 		}
 	}
-	/* A plain scan costs about one step per unit; a cell lookup about four. */
-	budget = ix->nslots / 4 + 64;
-	cx = cell_x_raw(q->lon); /* +180 searches around column GRID_NX: scan_cell wraps */
+	/* Past this much work a plain pass over every unit is cheaper. */
+	budget = ix->nslots + 64;
+	cx = cell_x_raw(q->lon); /* +180 searches around column GRID_NX: runs wrap */
 	cy = cell_y(q->lat);
 	for (int32_t r = 0; nlayers; r++) {
-		if (r == 0) {
-			scan_cell(ix, c, layers, nlayers, cx, cy);
-		} else {
-			for (int32_t x = cx - r; x <= cx + r; x++) {
-				scan_cell(ix, c, layers, nlayers, x, cy - r);
-				scan_cell(ix, c, layers, nlayers, x, cy + r);
+		for (unsigned l = 0; l < nlayers; l++) {
+			if (r == 0) {
+				scan_run(ix, &c, layers[l], cx, cy, 1, 1);
+				continue;
 			}
-			for (int32_t y = cy - r + 1; y <= cy + r - 1; y++) {
-				scan_cell(ix, c, layers, nlayers, cx - r, y);
-				scan_cell(ix, c, layers, nlayers, cx + r, y);
-			}
+			scan_run(ix, &c, layers[l], cx - r, cy - r, 1, 2 * r + 1);
+			scan_run(ix, &c, layers[l], cx - r, cy + r, 1, 2 * r + 1);
+			scan_run(ix, &c, layers[l], cx - r, cy - r + 1, 0, 2 * r - 1);
+			scan_run(ix, &c, layers[l], cx + r, cy - r + 1, 0, 2 * r - 1);
 		}
-		visited += (r ? 8 * (size_t)r : 1) * nlayers;
 		if (cx - r <= bx0 && cx + r >= bx1 && cy - r <= by0 && cy + r >= by1)
 			break; /* every occupied cell seen */
-		double bound = outside_bound(c->p, cx - r, cx + r, cy - r, cy + r);
-		if (topk_worst(&c->top) < bound)
+		double bound = outside_bound(c.p, c.cos_lat, cx - r, cx + r, cy - r, cy + r);
+		if (topk_worst(&c.top) < bound)
 			break;
 		if (q->within_m > 0 && bound > q->within_m)
 			break;
-		if (visited > budget || r >= 4 * GRID_PER_DEG) {
-			scan_all(ix, c);
+		if (c.cost > budget || r >= 4 * GRID_PER_DEG) {
+			scan_all(ix, &c);
 			break;
 		}
 	}
-	for (unsigned i = 0; i < c->top.n; i++) {
-		out[i].unit = ix->slots[c->top.h[i].slot].u;
-		out[i].distance_m = c->top.h[i].d;
+	for (unsigned i = 0; i < c.top.n; i++) {
+		out[i].unit = ix->slots[c.top.h[i].slot].u;
+		out[i].distance_m = c.top.h[i].d;
 	}
-	*nout = c->top.n;
-
-	if (why && c->top.n < q->k) {
-		for (size_t s = 0; s < ix->nslots; s++) {
-			const struct unit_rec *u = &ix->slots[s].u;
-			bool status_ok = !q->status_mask || (q->status_mask >> u->status & 1);
-			double d;
-			if ((q->type_mask && !(q->type_mask >> u->type & 1)) ||
-			    (q->scope && !catalog_visible(q->scope, u->home_area)))
-				continue;
-			if (!u->has_pos) {
-				why->no_position += status_ok;
-				continue;
-			}
-			if (u->pos_at < q->min_pos_at) {
-				why->position_too_old += status_ok;
-				continue;
-			}
-			d = geo_distance_m(c->p, (struct geo_point){ u->lon, u->lat });
-			if (q->within_m > 0 && d > q->within_m) {
-				why->outside_radius += status_ok;
-				continue;
-			}
-			why->wrong_status += !status_ok;
-		}
-	}
+	*nout = c.top.n;
+	if (why && c.top.n < q->k)
+		count_shortfall(ix, &c, why);
 	unlock_read(ix, sh);
-	free(c);
 	return 0;
 }
