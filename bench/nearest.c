@@ -12,10 +12,13 @@
  * area, as fast as they can. Each phase runs one system under that load:
  *
  *   in-process  unit_index_nearest (scope: the whole city)
- *   redis       a redis-server started here on loopback with a temp dir, one
- *               GEO set; GEOSEARCH cannot filter, so the member name carries
- *               type and status ("id:type:status") and the client asks for
- *               more (growing the radius, then the count) until k match
+ *   redis       a redis-server started here on loopback with a temp dir.
+ *               GEOSEARCH cannot filter, so two shapes run, each its own phase:
+ *               "filtered": one GEO set, type and status in the member name
+ *               ("id:type:status"), a server-side script asking for more
+ *               (growing the radius or the count) until k match;
+ *               "key/status": one set per type and status, so nothing needs
+ *               filtering and a status change moves the member between sets
  *   postgis     a PostgreSQL started here (initdb in a temp dir, as the
  *               postgres user when run as root), geography points, a GiST
  *               index on (type, geog) partial on status = available,
@@ -25,7 +28,11 @@
  * after each peer's phase (updates stopped) the same queries are put to both
  * and their answers compared; differences within the peers' rounding (Redis
  * stores 52-bit geohashes and uses another Earth radius) count as near ties.
- * Prints queries/s, p50/p99 latency, the update rate reached and the ratios.
+ * Updates reach the peers in 1 ms batches (a pipelined GEOADD, one UPDATE
+ * from arrays), as an ingest would send them. Prints queries/s, p50/p99
+ * latency, the client threads' CPU per query, the update rate reached, the
+ * ratios and which peer was faster. Redis and PostgreSQL run on the same
+ * cores as their clients; the in-process figure has no client to pay for.
  *
  *   sh tools/bench-deps.sh && make bench && build/bench/nearest
  *   options: --seconds 5 --threads 2 --units 10000 --rate 5000 --k 5
@@ -67,8 +74,9 @@ static const char *const type_names[NTYPES] = { "patrol_car", "foot_patrol", "gr
 static const double type_share[NTYPES] = { 0.2, 0.2, 0.3, 0.2, 0.1 };
 static const double type_speed_mps[NTYPES] = { 8.0, 1.4, 1.2, 1.0, 1.2 };
 
-enum backend { BK_INPROC, BK_REDIS, BK_PG, BK_COUNT };
-static const char *const backend_names[BK_COUNT] = { "in-process", "redis GEOSEARCH",
+enum backend { BK_INPROC, BK_REDIS, BK_REDIS_KEYS, BK_PG, BK_COUNT };
+static const char *const backend_names[BK_COUNT] = { "in-process", "redis filtered",
+						     "redis key/status",
 						     "postgis KNN" };
 
 /* ---- the world ---- */
@@ -76,6 +84,7 @@ static const char *const backend_names[BK_COUNT] = { "in-process", "redis GEOSEA
 struct bunit {
 	int64_t id; /* index + 1 */
 	int type, status;
+	int peer_status; /* the status the system under test holds (Redis: in the member name) */
 	uint32_t station;
 	double lon, lat, heading;
 	int64_t at;
@@ -243,7 +252,10 @@ static int free_port(void)
  */
 static pid_t spawn(char *const argv[], const char *log, const struct passwd *user)
 {
-	pid_t pid = fork();
+	pid_t pid;
+
+	fflush(NULL); /* or the child's freopen would write our buffered output again */
+	pid = fork();
 
 	if (pid != 0)
 		return pid;
@@ -281,9 +293,25 @@ struct redis_server {
 	pid_t pid;
 };
 
+/* Whether Redis keeps one GEO set per type and status (else one set, filtered). */
+static bool redis_per_key;
+
+/* The member a unit is in Redis: "id:type:status" in the one set, "id" in per-key sets. */
 static void member_name(const struct bunit *u, int status, char *buf, size_t cap)
 {
-	snprintf(buf, cap, "%lld:%d:%d", (long long)u->id, u->type, status);
+	if (redis_per_key)
+		snprintf(buf, cap, "%lld", (long long)u->id);
+	else
+		snprintf(buf, cap, "%lld:%d:%d", (long long)u->id, u->type, status);
+}
+
+/* The set a unit is in: "units", or "units:type:status". */
+static void set_name(const struct bunit *u, int status, char *buf, size_t cap)
+{
+	if (redis_per_key)
+		snprintf(buf, cap, "units:%d:%d", u->type, status);
+	else
+		snprintf(buf, cap, "units");
 }
 
 static redisContext *redis_connect(int port)
@@ -335,19 +363,76 @@ static void redis_stop(struct redis_server *r)
 	rm_tree(r->dir);
 }
 
-/* Replaces the GEO set with every unit as the world holds it (pipelined). */
-static int redis_load(redisContext *c, const struct world *w)
-{
-	redisReply *rep = redisCommand(c, "DEL units");
-	int rc = rep ? 0 : -1;
+/*
+ * The k nearest available units of a type through GEOSEARCH. GEOSEARCH
+ * cannot filter, so a script asks it for more and filters on the server,
+ * in one round trip: from a 3 km radius and 200 candidates it grows the
+ * count when the answer was cut by it and the radius otherwise, until k
+ * members end in ":type:1" (available) or the radius covers the city.
+ * (Filtering in the client instead costs a round trip per growth and the
+ * parsing of every candidate: several times slower here.)
+ */
+static const char redis_script[] =
+	"local k, suffix = tonumber(ARGV[3]), ARGV[4]\n"
+	"local radius, count = 3000, 200\n"
+	"while true do\n"
+	"  local r = redis.call('GEOSEARCH', KEYS[1], 'FROMLONLAT', ARGV[1], ARGV[2],\n"
+	"                       'BYRADIUS', radius, 'm', 'ASC', 'COUNT', count, 'WITHDIST')\n"
+	"  local out = {}\n"
+	"  for i = 1, #r do\n"
+	"    local m = r[i][1]\n"
+	"    if string.sub(m, -#suffix) == suffix then\n"
+	"      out[#out + 1] = m\n"
+	"      out[#out + 1] = r[i][2]\n"
+	"      if #out >= 2 * k then return out end\n"
+	"    end\n"
+	"  end\n"
+	"  if #r < count and radius >= 300000 then return out end\n"
+	"  if #r == count then count = count * 4 else radius = radius * 4 end\n"
+	"end\n";
 
+/*
+ * With a set per type and status nothing needs filtering: the script only
+ * grows the radius until k are found. Redis's best shape for this question,
+ * at the price of moving members between sets on every status change.
+ */
+static const char redis_script_keys[] =
+	"local k = tonumber(ARGV[3])\n"
+	"local radius = 3000\n"
+	"while true do\n"
+	"  local r = redis.call('GEOSEARCH', KEYS[1], 'FROMLONLAT', ARGV[1], ARGV[2],\n"
+	"                       'BYRADIUS', radius, 'm', 'ASC', 'COUNT', k, 'WITHDIST')\n"
+	"  if #r >= k or radius >= 300000 then\n"
+	"    local out = {}\n"
+	"    for i = 1, #r do out[#out + 1] = r[i][1]; out[#out + 1] = r[i][2] end\n"
+	"    return out\n"
+	"  end\n"
+	"  radius = radius * 4\n"
+	"end\n";
+
+static char redis_sha[64];
+
+/* Replaces the GEO set with every unit as the world holds it (pipelined). */
+static int redis_load(redisContext *c, struct world *w)
+{
+	redisReply *rep = redisCommand(c, "SCRIPT LOAD %s",
+				       redis_per_key ? redis_script_keys : redis_script);
+	int rc = rep && rep->type == REDIS_REPLY_STRING && rep->len < sizeof redis_sha ? 0 : -1;
+
+	if (!rc)
+		memcpy(redis_sha, rep->str, rep->len + 1);
+	freeReplyObject(rep);
+	rep = rc ? NULL : redisCommand(c, "FLUSHALL");
+	rc = rep ? 0 : -1;
 	freeReplyObject(rep);
 	for (size_t i = 0; i < w->n && !rc; i++) {
-		char m[64], lon[32], lat[32];
+		char m[64], key[32], lon[32], lat[32];
+		w->u[i].peer_status = w->u[i].status;
 		member_name(&w->u[i], w->u[i].status, m, sizeof m);
+		set_name(&w->u[i], w->u[i].status, key, sizeof key);
 		snprintf(lon, sizeof lon, "%.9f", w->u[i].lon);
 		snprintf(lat, sizeof lat, "%.9f", w->u[i].lat);
-		rc = redisAppendCommand(c, "GEOADD units %s %s %s", lon, lat, m) == REDIS_OK ? 0 : -1;
+		rc = redisAppendCommand(c, "GEOADD %s %s %s %s", key, lon, lat, m) == REDIS_OK ? 0 : -1;
 	}
 	for (size_t i = 0; i < w->n && !rc; i++) {
 		void *r = NULL;
@@ -357,90 +442,31 @@ static int redis_load(redisContext *c, const struct world *w)
 	return rc;
 }
 
-/*
- * The k nearest available units of a type through GEOSEARCH: starting at a
- * 2 km radius and 64 candidates, growing the count when the answer was cut
- * by it and the radius otherwise, until k match or the radius covers the city.
- */
+
 static int redis_nearest(redisContext *c, const struct qpoint *q, unsigned k, int64_t *ids,
 			 double *dist, unsigned *n)
 {
-	double radius = 2000;
-	long count = 64;
-	char lon[32], lat[32], rad[32];
+	char lon[32], lat[32], kk[8], suffix[16], key[32];
+	redisReply *rep;
 
 	snprintf(lon, sizeof lon, "%.9f", q->lon);
 	snprintf(lat, sizeof lat, "%.9f", q->lat);
-	for (;;) {
-		redisReply *rep;
-		size_t got;
-
-		snprintf(rad, sizeof rad, "%.0f", radius);
-		rep = redisCommand(c, "GEOSEARCH units FROMLONLAT %s %s BYRADIUS %s m ASC COUNT %ld "
-				      "WITHDIST", lon, lat, rad, count);
-		if (!rep || rep->type != REDIS_REPLY_ARRAY) {
-			freeReplyObject(rep);
-			return -1;
-		}
-		*n = 0;
-		got = rep->elements;
-		for (size_t i = 0; i < got && *n < k; i++) {
-			redisReply *e = rep->element[i];
-			long long id;
-			int type, status;
-			if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 ||
-			    sscanf(e->element[0]->str, "%lld:%d:%d", &id, &type, &status) != 3)
-				continue;
-			if (type != q->type || status != UNIT_AVAILABLE)
-				continue;
-			ids[*n] = id;
-			dist[*n] = strtod(e->element[1]->str, NULL);
-			(*n)++;
-		}
+	snprintf(kk, sizeof kk, "%u", k);
+	snprintf(suffix, sizeof suffix, ":%d:%d", q->type, UNIT_AVAILABLE);
+	snprintf(key, sizeof key, redis_per_key ? "units:%d:%d" : "units", q->type, UNIT_AVAILABLE);
+	rep = redisCommand(c, "EVALSHA %s 1 %s %s %s %s %s", redis_sha, key, lon, lat, kk, suffix);
+	if (!rep || rep->type != REDIS_REPLY_ARRAY) {
 		freeReplyObject(rep);
-		if (*n >= k || (got < (size_t)count && radius >= 300000))
-			return 0;
-		if (got == (size_t)count)
-			count *= 4;
-		else
-			radius *= 4;
+		return -1;
 	}
-}
-
-static int redis_move(redisContext *c, const struct bunit *u)
-{
-	char m[64], lon[32], lat[32];
-	redisReply *rep;
-
-	member_name(u, u->status, m, sizeof m);
-	snprintf(lon, sizeof lon, "%.9f", u->lon);
-	snprintf(lat, sizeof lat, "%.9f", u->lat);
-	rep = redisCommand(c, "GEOADD units %s %s %s", lon, lat, m);
+	*n = 0;
+	for (size_t i = 0; i + 1 < rep->elements && *n < k; i += 2) {
+		ids[*n] = strtoll(rep->element[i]->str, NULL, 10);
+		dist[*n] = strtod(rep->element[i + 1]->str, NULL);
+		(*n)++;
+	}
 	freeReplyObject(rep);
-	return rep ? 0 : -1;
-}
-
-/* A status change renames the member: MULTI so no query sees both names or neither. */
-static int redis_set_status(redisContext *c, const struct bunit *u, int old_status)
-{
-	char om[64], nm[64], lon[32], lat[32];
-	int rc = 0;
-
-	member_name(u, old_status, om, sizeof om);
-	member_name(u, u->status, nm, sizeof nm);
-	snprintf(lon, sizeof lon, "%.9f", u->lon);
-	snprintf(lat, sizeof lat, "%.9f", u->lat);
-	redisAppendCommand(c, "MULTI");
-	redisAppendCommand(c, "ZREM units %s", om);
-	redisAppendCommand(c, "GEOADD units %s %s %s", lon, lat, nm);
-	redisAppendCommand(c, "EXEC");
-	for (int i = 0; i < 4; i++) {
-		void *r = NULL;
-		if (redisGetReply(c, &r) != REDIS_OK)
-			rc = -1;
-		freeReplyObject(r);
-	}
-	return rc;
+	return 0;
 }
 
 /* ---- PostgreSQL + PostGIS ---- */
@@ -573,15 +599,15 @@ static PGconn *pg_connect(const struct pg_server *p)
 	}
 	r = PQprepare(c, "near",
 		      "SELECT id, ST_Distance(geog, ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography, "
-		      "false) FROM units WHERE status = 1 AND type = $3 "
+		      "false) FROM units WHERE status = 1 AND type = $3::smallint "
 		      "ORDER BY geog <-> ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography LIMIT $4",
 		      4, NULL);
 	PQclear(r);
-	r = PQprepare(c, "mv",
-		      "UPDATE units SET geog = ST_SetSRID(ST_MakePoint($2, $3), 4326)::geography "
-		      "WHERE id = $1", 3, NULL);
-	PQclear(r);
-	r = PQprepare(c, "st", "UPDATE units SET status = $2 WHERE id = $1", 2, NULL);
+	r = PQprepare(c, "apply",
+		      "UPDATE units u SET geog = ST_SetSRID(ST_MakePoint(v.lon, v.lat), 4326)::geography, "
+		      "status = v.st FROM unnest($1::bigint[], $2::float8[], $3::float8[], "
+		      "$4::smallint[]) AS v(id, lon, lat, st) WHERE u.id = v.id",
+		      4, NULL);
 	PQclear(r);
 	return c;
 }
@@ -668,27 +694,6 @@ static int pg_cmd(PGconn *c, const char *stmt, int nparams, const char *const *p
 	return rc;
 }
 
-static int pg_move(PGconn *c, const struct bunit *u)
-{
-	char id[24], lon[32], lat[32];
-	const char *params[3] = { id, lon, lat };
-
-	snprintf(id, sizeof id, "%lld", (long long)u->id);
-	snprintf(lon, sizeof lon, "%.9f", u->lon);
-	snprintf(lat, sizeof lat, "%.9f", u->lat);
-	return pg_cmd(c, "mv", 3, params);
-}
-
-static int pg_set_status(PGconn *c, const struct bunit *u)
-{
-	char id[24], st[8];
-	const char *params[2] = { id, st };
-
-	snprintf(id, sizeof id, "%lld", (long long)u->id);
-	snprintf(st, sizeof st, "%d", u->status);
-	return pg_cmd(c, "st", 2, params);
-}
-
 /* ---- one connection to whichever system a phase runs ---- */
 
 struct peers {
@@ -706,7 +711,7 @@ static int conn_open(struct conn *c, enum backend bk, const struct peers *p)
 {
 	memset(c, 0, sizeof *c);
 	c->bk = bk;
-	if (bk == BK_REDIS)
+	if (bk == BK_REDIS || bk == BK_REDIS_KEYS)
 		return (c->redis = redis_connect(p->redis.port)) ? 0 : -1;
 	if (bk == BK_PG)
 		return (c->pg = pg_connect(&p->pg)) ? 0 : -1;
@@ -725,7 +730,7 @@ static void conn_close(struct conn *c)
 static int conn_nearest(struct conn *c, struct world *w, const struct qpoint *q, int64_t *ids,
 			double *dist, unsigned *n)
 {
-	if (c->bk == BK_REDIS)
+	if (c->redis)
 		return redis_nearest(c->redis, q, w->k, ids, dist, n);
 	if (c->bk == BK_PG)
 		return pg_nearest(c->pg, q, w->k, ids, dist, n);
@@ -772,15 +777,18 @@ static double thread_cpu_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* One step of one unit, applied to the world, the index and the system under test. */
-static int update_one(struct phase *ph, struct conn *c, uint64_t *s)
+/*
+ * One step of one unit, applied to the world and the index; returns the
+ * unit's index for the system under test to be told in the tick's batch.
+ */
+static size_t update_one(struct phase *ph, uint64_t *s, int *rc)
 {
 	struct world *w = ph->w;
-	struct bunit *u = &w->u[(size_t)(rnd01(s) * (double)w->n) % w->n];
+	size_t i = (size_t)(rnd01(s) * (double)w->n) % w->n;
+	struct bunit *u = &w->u[i];
 	const struct area *st = w->st[u->station].a;
 	double step = type_speed_mps[u->type] * 2.0; /* each unit reports every ~2 s */
 	double nlon, nlat;
-	int rc = 0;
 
 	u->heading += (rnd01(s) - 0.5) * 0.8;
 	nlon = u->lon + step * sin(u->heading) / (111320.0 * cos(u->lat * M_PI / 180.0));
@@ -793,26 +801,130 @@ static int update_one(struct phase *ph, struct conn *c, uint64_t *s)
 		u->lat = nlat;
 	}
 	u->at = wall_ms() > u->at ? wall_ms() : u->at + 1;
-	rc |= unit_index_move(w->ix, u->id, u->lon, u->lat, u->at);
-	if (c->bk == BK_REDIS)
-		rc |= redis_move(c->redis, u);
-	else if (c->bk == BK_PG)
-		rc |= pg_move(c->pg, u);
+	*rc |= unit_index_move(w->ix, u->id, u->lon, u->lat, u->at);
 	if (rnd01(s) < 0.05) {
 		int old = u->status;
 		u->status = random_status(s);
-		if (u->status != old) {
-			rc |= unit_index_set_status(w->ix, u->id, (enum unit_status)u->status);
-			if (c->bk == BK_REDIS)
-				rc |= redis_set_status(c->redis, u, old);
-			else if (c->bk == BK_PG)
-				rc |= pg_set_status(c->pg, u);
-		}
+		if (u->status != old)
+			*rc |= unit_index_set_status(w->ix, u->id, (enum unit_status)u->status);
 	}
+	return i;
+}
+
+/*
+ * Tells Redis the latest state of the batch's units, pipelined: one GEOADD
+ * for those that only moved (one per unit with per-key sets), and
+ * MULTI/ZREM/GEOADD/EXEC for a member that changes name or set.
+ */
+static int redis_apply(redisContext *c, struct world *w, const size_t *batch, size_t n)
+{
+	const char **argv = malloc((2 + 3 * n) * sizeof *argv);
+	size_t *lens = malloc((2 + 3 * n) * sizeof *lens);
+	char (*txt)[3][40] = malloc(n * sizeof *txt);
+	size_t argc = 2, replies = 0;
+	int rc = 0;
+
+	if (!argv || !lens || !txt) {
+		rc = -1;
+		goto out;
+	}
+	argv[0] = "GEOADD";
+	argv[1] = "units";
+	for (size_t j = 0; j < n; j++) {
+		struct bunit *u = &w->u[batch[j]];
+		snprintf(txt[j][0], sizeof txt[j][0], "%.9f", u->lon);
+		snprintf(txt[j][1], sizeof txt[j][1], "%.9f", u->lat);
+		member_name(u, u->status, txt[j][2], sizeof txt[j][2]);
+		if (u->peer_status != u->status) {
+			char old[40], okey[32], nkey[32];
+			member_name(u, u->peer_status, old, sizeof old);
+			set_name(u, u->peer_status, okey, sizeof okey);
+			set_name(u, u->status, nkey, sizeof nkey);
+			redisAppendCommand(c, "MULTI");
+			redisAppendCommand(c, "ZREM %s %s", okey, old);
+			redisAppendCommand(c, "GEOADD %s %s %s %s", nkey, txt[j][0], txt[j][1],
+					   txt[j][2]);
+			redisAppendCommand(c, "EXEC");
+			replies += 4;
+			u->peer_status = u->status;
+			continue;
+		}
+		if (redis_per_key) {
+			char key[32];
+			set_name(u, u->status, key, sizeof key);
+			redisAppendCommand(c, "GEOADD %s %s %s %s", key, txt[j][0], txt[j][1], txt[j][2]);
+			replies++;
+			continue;
+		}
+		for (int f = 0; f < 3; f++)
+			argv[argc++] = txt[j][f];
+	}
+	if (argc > 2) {
+		for (size_t a = 0; a < argc; a++)
+			lens[a] = strlen(argv[a]);
+		redisAppendCommandArgv(c, (int)argc, argv, lens);
+		replies++;
+	}
+	for (size_t r = 0; r < replies; r++) {
+		void *rep = NULL;
+		if (redisGetReply(c, &rep) != REDIS_OK)
+			rc = -1;
+		freeReplyObject(rep);
+	}
+out:
+	free(argv);
+	free(lens);
+	free(txt);
 	return rc;
 }
 
-/* Paces updates at ph->rate per second in 1 ms batches until told to stop. */
+/* Tells PostgreSQL the latest state of the batch's units: one UPDATE ... FROM unnest(arrays). */
+static int pg_apply(PGconn *c, struct world *w, const size_t *batch, size_t n)
+{
+	struct text {
+		char *p;
+		size_t len, cap;
+	} a[4] = { { 0 } };
+	const char *params[4];
+	int rc = 0;
+
+	for (int f = 0; f < 4; f++) {
+		a[f].cap = 32 * n + 8;
+		a[f].p = malloc(a[f].cap);
+		if (!a[f].p)
+			rc = -1;
+		else
+			a[f].len = (size_t)snprintf(a[f].p, a[f].cap, "{");
+	}
+	for (size_t j = 0; j < n && !rc; j++) {
+		const struct bunit *u = &w->u[batch[j]];
+		const char *sep = j ? "," : "";
+		a[0].len += (size_t)snprintf(a[0].p + a[0].len, a[0].cap - a[0].len, "%s%lld", sep,
+					     (long long)u->id);
+		a[1].len += (size_t)snprintf(a[1].p + a[1].len, a[1].cap - a[1].len, "%s%.9f", sep,
+					     u->lon);
+		a[2].len += (size_t)snprintf(a[2].p + a[2].len, a[2].cap - a[2].len, "%s%.9f", sep,
+					     u->lat);
+		a[3].len += (size_t)snprintf(a[3].p + a[3].len, a[3].cap - a[3].len, "%s%d", sep,
+					     u->status);
+	}
+	for (int f = 0; f < 4 && !rc; f++) {
+		snprintf(a[f].p + a[f].len, a[f].cap - a[f].len, "}");
+		params[f] = a[f].p;
+	}
+	if (!rc)
+		rc = pg_cmd(c, "apply", 4, params);
+	for (int f = 0; f < 4; f++)
+		free(a[f].p);
+	return rc;
+}
+
+/*
+ * Paces updates at ph->rate per second in 1 ms ticks until told to stop.
+ * Each tick's updates reach the index one by one and the system under test
+ * as one batch (a pipelined GEOADD, one UPDATE), the way an ingest would
+ * write them; a unit moved twice in a tick is sent once, as it ends up.
+ */
 static void *updater(void *arg)
 {
 	struct phase *ph = arg;
@@ -820,26 +932,39 @@ static void *updater(void *arg)
 	uint64_t s = 777 + (uint64_t)ph->bk;
 	double t0 = bench_now();
 	long done = 0;
+	size_t *batch = malloc(1024 * sizeof *batch), nb;
 
-	if (conn_open(&c, ph->bk, ph->peers)) {
+	if (!batch || conn_open(&c, ph->bk, ph->peers)) {
 		atomic_fetch_add(&ph->update_errors, 1);
+		free(batch);
 		return NULL;
 	}
 	while (!atomic_load(&ph->stop)) {
 		long due = (long)((bench_now() - t0) * ph->rate);
+		int rc = 0;
 		if (done >= due) {
 			struct timespec ts = { 0, 500000 };
 			nanosleep(&ts, NULL);
 			continue;
 		}
-		for (; done < due && !atomic_load(&ph->stop); done++) {
-			if (update_one(ph, &c, &s))
-				atomic_fetch_add(&ph->update_errors, 1);
+		for (nb = 0; done < due && nb < 1024; done++) {
+			size_t i = update_one(ph, &s, &rc), j;
+			for (j = 0; j < nb && batch[j] != i; j++)
+				;
+			if (j == nb)
+				batch[nb++] = i;
 			if (atomic_load_explicit(&ph->measuring, memory_order_relaxed))
 				atomic_fetch_add_explicit(&ph->updates, 1, memory_order_relaxed);
 		}
+		if (c.redis)
+			rc |= redis_apply(c.redis, ph->w, batch, nb);
+		else if (ph->bk == BK_PG)
+			rc |= pg_apply(c.pg, ph->w, batch, nb);
+		if (rc)
+			atomic_fetch_add(&ph->update_errors, 1);
 	}
 	conn_close(&c);
+	free(batch);
 	return NULL;
 }
 
@@ -1033,10 +1158,10 @@ static int run_phase(struct world *w, const struct peers *peers, enum backend bk
 static void print_result(enum backend bk, const struct result *r)
 {
 	if (!r->ran) {
-		printf("%-16s  not run\n", backend_names[bk]);
+		printf("%-17s  not run\n", backend_names[bk]);
 		return;
 	}
-	printf("%-16s %9.0f queries/s  p50 %7.1f us  p99 %7.1f us  client CPU %6.1f us/query  "
+	printf("%-17s %9.0f queries/s  p50 %7.1f us  p99 %7.1f us  client CPU %6.1f us/query  "
 	       "updates %5.0f/s",
 	       backend_names[bk], r->qps, r->p50_us, r->p99_us, r->cpu_us, r->updates_per_s);
 	if (r->update_errors || r->query_errors)
@@ -1055,7 +1180,8 @@ int main(int argc, char **argv)
 	struct world w;
 	struct peers peers;
 	struct result res[BK_COUNT];
-	bool want[BK_COUNT] = { true, !strstr(skip, "redis"), !strstr(skip, "postgis") };
+	bool want[BK_COUNT] = { true, !strstr(skip, "redis"), !strstr(skip, "redis"),
+				!strstr(skip, "postgis") };
 	size_t navail = 0;
 
 	if (seconds <= 0 || !nthreads || nthreads > 64 || !nunits || rate < 0 || !k ||
@@ -1079,7 +1205,15 @@ int main(int argc, char **argv)
 		if (redis_start(&peers.redis) || !(c = redis_connect(peers.redis.port)) ||
 		    redis_load(c, &w)) {
 			fprintf(stderr, "redis: could not start or load (sh tools/bench-deps.sh)\n");
-			want[BK_REDIS] = false;
+			want[BK_REDIS] = want[BK_REDIS_KEYS] = false;
+		}
+		if (c && want[BK_REDIS]) {
+			redisReply *r = redisCommand(c, "INFO server");
+			const char *v = r && r->type == REDIS_REPLY_STRING ? strstr(r->str, "redis_version:")
+									 : NULL;
+			if (v)
+				printf("redis %.*s\n", (int)strcspn(v + 14, "\r\n"), v + 14);
+			freeReplyObject(r);
 		}
 		if (c)
 			redisFree(c);
@@ -1090,6 +1224,13 @@ int main(int argc, char **argv)
 		    PQstatus(c) != CONNECTION_OK || pg_setup(c)) {
 			fprintf(stderr, "postgis: could not start or set up (sh tools/bench-deps.sh)\n");
 			want[BK_PG] = false;
+		}
+		if (want[BK_PG]) {
+			PGresult *r = pg_ok(c, "SELECT split_part(version(), ' on ', 1), "
+					       "postgis_lib_version()");
+			if (r && PQntuples(r) == 1)
+				printf("%s, PostGIS %s\n", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1));
+			PQclear(r);
 		}
 		PQfinish(c);
 	}
@@ -1119,9 +1260,10 @@ int main(int argc, char **argv)
 	for (int b = 0; b < BK_COUNT; b++) {
 		if (!want[b])
 			continue;
-		if (b == BK_REDIS) {
+		if (b == BK_REDIS || b == BK_REDIS_KEYS) {
 			/* The world moved during earlier phases: start the peer from it. */
 			redisContext *c = redis_connect(peers.redis.port);
+			redis_per_key = b == BK_REDIS_KEYS;
 			if (!c || redis_load(c, &w)) {
 				if (c)
 					redisFree(c);
@@ -1133,7 +1275,7 @@ int main(int argc, char **argv)
 			int bad = PQstatus(c) != CONNECTION_OK || pg_load(c, &w);
 			if (!bad) {
 				PGresult *r = pg_ok(c, "EXPLAIN SELECT id FROM units WHERE status = 1 AND "
-						       "type = 2 ORDER BY geog <-> "
+						       "type = 2::smallint ORDER BY geog <-> "
 						       "ST_SetSRID(ST_MakePoint(120.6, 31.3), 4326)"
 						       "::geography LIMIT 5");
 				printf("postgis plan:");
@@ -1154,11 +1296,20 @@ int main(int argc, char **argv)
 	for (int b = BK_REDIS; b < BK_COUNT; b++) {
 		if (!res[b].ran || !res[BK_INPROC].ran)
 			continue;
-		printf("in-process / %-16s %7.1fx queries/s, p99 %.1fx lower;  answers: %u same, %u "
+		printf("in-process / %-17s %7.1fx queries/s, p99 %.1fx lower;  answers: %u same, %u "
 		       "near ties, %u disagree (of %u)\n",
 		       backend_names[b], res[BK_INPROC].qps / res[b].qps,
 		       res[b].p99_us / res[BK_INPROC].p99_us, res[b].same, res[b].near_ties,
 		       res[b].disagree, res[b].same + res[b].near_ties + res[b].disagree);
+	}
+	{
+		int best = -1;
+		for (int b = BK_REDIS; b < BK_COUNT; b++)
+			if (res[b].ran && (best < 0 || res[b].qps > res[best].qps))
+				best = b;
+		if (best >= 0 && res[BK_INPROC].ran)
+			printf("faster peer: %s; in-process is %.1fx its queries/s\n", backend_names[best],
+			       res[BK_INPROC].qps / res[best].qps);
 	}
 	if (peers.redis.dir[0])
 		redis_stop(&peers.redis);
