@@ -40,7 +40,7 @@ $(BUILD)/obj/%.o: %.c
 
 # Embedded data files (base/embed.h) with .incbin, which -MMD does not see.
 $(BUILD)/obj/src/demo/data.o: data/suzhou-districts.wgs84.geojson data/suzhou-divisions.csv
-$(BUILD)/obj/src/rules/defaults.o: data/rules/classify.json data/rules/cases.json
+$(BUILD)/obj/src/rules/defaults.o: data/rules/classify.json data/rules/cases.json data/rules/dispatch.json
 
 $(LIB): $(OBJS)
 	@rm -f $@

@@ -2,7 +2,8 @@
  * fuzz_app.h — a small but real application state for the intake fuzz
  * targets: the shipped classification rules and case types, and a catalog of
  * a city, one district and one station covering Suzhou's bounding box, so
- * that reports located there go through locate, classify and route. Built
+ * that reports located there go through locate, classify and route; one
+ * unit and the shipped dispatch policy for the other event kinds. Built
  * once per process; never freed (the fuzzer exits).
  */
 #ifndef SAFEGRID_FUZZ_APP_H
@@ -58,6 +59,17 @@ static struct app *fuzz_app(struct api_session **session)
 		    casefsm_load(rules__cases_json, rules__cases_json_len, &app.fsm, NULL))
 			abort();
 		app.classify = rules;
+		/* One unit at home in the station, and the shipped dispatch policy (positions). */
+		{
+			struct dispatch_policy *policy = NULL;
+			struct unit_rec u = { .id = 1, .type = UNIT_PATROL_CAR, .status = UNIT_AVAILABLE,
+					      .home_area = 2 };
+			if (unit_index_new(&app.units) || unit_index_put(app.units, &u) ||
+			    dispatch_policy_load(rules__dispatch_json, rules__dispatch_json_len, &policy,
+						 NULL))
+				abort();
+			app.policy = policy;
+		}
 		s.role = AUTH_ROLE_ADMIN;
 		s.scope.all = true;
 		snprintf(s.name, sizeof s.name, "fuzz");

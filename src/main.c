@@ -13,6 +13,7 @@ static void usage(void)
 		"  serve --db FILE [--listen HOST:PORT] [--demo [--no-history]]   run the server\n"
 		"  demo --db FILE [--seed N] [--no-history]         build the demo city\n"
 		"  import areas FILE.geojson --db FILE [--make-valid]\n"
+		"  import people FILE.csv --db FILE                 people registry (all or nothing)\n"
 		"  user add --db FILE --name N --role R --scope CODE[,CODE] --password-stdin\n"
 		"  audit verify --db FILE\n"
 		"  coord --from wgs84|gcj02|bd09 --to wgs84|gcj02|bd09  < lon,lat lines\n");

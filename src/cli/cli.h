@@ -16,6 +16,8 @@
 int cli_serve(int argc, char **argv);
 int cli_demo(int argc, char **argv);
 int cli_import(int argc, char **argv);
+/* `import people FILE.csv --db FILE` (argv starts at "people"). */
+int cli_import_people(int argc, char **argv);
 int cli_user(int argc, char **argv);
 int cli_audit(int argc, char **argv);
 int cli_coord(int argc, char **argv);

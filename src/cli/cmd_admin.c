@@ -116,8 +116,11 @@ int cli_import(int argc, char **argv)
 	uint64_t nsplit = 0;
 	int rc, code = 1;
 
+	if (argc >= 1 && strcmp(argv[0], "people") == 0)
+		return cli_import_people(argc, argv);
 	if (argc < 2 || strcmp(argv[0], "areas") != 0) {
-		fprintf(stderr, "usage: safegrid import areas FILE.geojson --db FILE [--make-valid]\n");
+		fprintf(stderr, "usage: safegrid import areas FILE.geojson --db FILE [--make-valid]\n"
+				"       safegrid import people FILE.csv --db FILE\n");
 		return 2;
 	}
 	if ((rc = cli_check_opts(argc - 2, argv + 2, with_value, flags)) ||

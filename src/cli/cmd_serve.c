@@ -153,6 +153,28 @@ static int load_rules(struct store *store, const char *classify_path, const char
 	return rc;
 }
 
+/* The dispatch policy: --dispatch FILE, else the shipped one. A bad file stops start-up. */
+static int load_policy(const char *path, struct dispatch_policy **out)
+{
+	struct policy_error err;
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (path && (rc = slurp(path, &text, &len))) {
+		fprintf(stderr, "safegrid: cannot read %s\n", path);
+		return rc;
+	}
+	memset(&err, 0, sizeof err);
+	rc = dispatch_policy_load(text ? text : rules__dispatch_json,
+				  text ? len : rules__dispatch_json_len, out, &err);
+	free(text);
+	if (rc)
+		fprintf(stderr, "safegrid: dispatch policy: %s: %s\n",
+			err.path[0] ? err.path : "(document)", err.message);
+	return rc;
+}
+
 static int load_catalog(struct store *s, struct catalog **out)
 {
 	struct area_set set;
@@ -176,7 +198,7 @@ int cli_serve(int argc, char **argv)
 	static const char *const with_value[] = { "--db",	 "--listen",   "--threads",
 						  "--max-body", "--token-ttl", "--seed",
 						  "--classify", "--cases",     "--escalate-every",
-						  "--max-bulk-body", NULL };
+						  "--max-bulk-body", "--dispatch", NULL };
 	static const char *const flags[] = { "--demo", "--no-history", "--test-clock", NULL };
 	const char *db = cli_opt(argc, argv, "--db");
 	const char *listen = cli_opt(argc, argv, "--listen");
@@ -190,6 +212,8 @@ int cli_serve(int argc, char **argv)
 	struct feed_config fcfg;
 	struct escalator_config ecfg;
 	struct escalator *escalator = NULL;
+	struct dispatch_policy *policy = NULL;
+	struct unit_index *units = NULL;
 	struct timespec ts;
 	struct app app;
 	char host[64] = "127.0.0.1";
@@ -243,7 +267,20 @@ int cli_serve(int argc, char **argv)
 		fprintf(stderr, "safegrid: loading the areas failed: %s\n", sg_err_name(rc));
 		goto out;
 	}
+	if (load_policy(cli_opt(argc, argv, "--dispatch"), &policy))
+		goto out;
+	if (unit_index_new(&units)) {
+		fprintf(stderr, "safegrid: out of memory\n");
+		goto out;
+	}
 	api_app_init(&app, store, cat);
+	app.units = units;
+	app.policy = policy;
+	if ((rc = api_units_load(&app))) {
+		fprintf(stderr, "safegrid: loading the units failed: %s\n", sg_err_name(rc));
+		api_app_release(&app);
+		goto out;
+	}
 	app.token_ttl_s = (int64_t)set[SET_TOKEN_TTL];
 	app.classify = classify;
 	classify = NULL; /* the app owns it now (and frees it in api_app_release) */
@@ -256,6 +293,7 @@ int cli_serve(int argc, char **argv)
 	ecfg.period_ms = (unsigned)set[SET_ESCALATE_MS];
 	ecfg.now = api_clock;
 	ecfg.escalated = api_case_escalated;
+	ecfg.tick = api_dispatch_tick;
 	ecfg.ctx = &app;
 	if (escalator_start(&ecfg, &escalator)) {
 		fprintf(stderr, "safegrid: cannot start the deadline timer\n");
@@ -302,6 +340,8 @@ out:
 		api_app_release(&app);
 	store_close(store);
 	catalog_free(cat);
+	unit_index_free(units);
+	free(policy);
 	feed_free(feed);
 	casefsm_free(fsm);
 	classify_config_free(classify);

@@ -10,6 +10,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "demo/city.h"
+#include "demo/forces.h"
 #include "demo/history.h"
 #include "geo/fusion.h"
 
@@ -189,6 +190,16 @@ int cli_demo_fill(struct store *s, uint64_t seed, bool history)
 		u.nscope = scope ? 1 : 0;
 		if ((rc = store_user_add(s, &u, NULL)))
 			goto out;
+	}
+	{
+		struct demo_forces_counts fc;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		if ((rc = demo_forces_load(s, &set, seed,
+					   (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, &fc)))
+			goto out;
+		SG_LOG(SG_LOG_INFO, "msg=\"demo forces stored\" orgs=%zu people=%zu units=%zu", fc.orgs,
+		       fc.people, fc.units);
 	}
 	if (history) {
 		size_t ncases = 0;

@@ -12,11 +12,14 @@
 #include <stdint.h>
 
 #include "auth/auth.h"
+#include "dispatch/policy.h"
+#include "dispatch/unit_index.h"
 #include "http/server.h"
 #include "model/catalog.h"
 #include "pipeline/feed.h"
 #include "rules/casefsm.h"
 #include "rules/classify.h"
+#include "store/forces.h"
 #include "store/store.h"
 
 /*
@@ -71,6 +74,8 @@ struct app {
 	 */
 	_Atomic int64_t clock_offset_s;
 	bool test_clock;
+	struct unit_index *units;                /* borrowed: latest positions and status */
+	const struct dispatch_policy *policy;    /* borrowed: ETA, timeouts, auto dispatch */
 	pthread_mutex_t sessions_lock;
 	struct api_session *sessions[API_SESSION_BUCKETS];
 	size_t nsessions;
@@ -86,6 +91,8 @@ int64_t api_now(struct app *app);
 /* escalator_config.now / .escalated for the app (ctx is the struct app). */
 int64_t api_clock(void *app);
 void api_case_escalated(void *app, const struct case_row *c);
+/* Publishes case.updated for a case changed outside api_cases.c (dispatch steps). */
+void api_case_updated(struct app *app, const struct case_row *c);
 
 /* The route table, for http_server_config. */
 extern const struct http_route api_routes[];
@@ -151,6 +158,43 @@ int api_intake_report(struct app *app, struct api_session *s, json_t *obj,
 		      struct case_row *out_case, int64_t *report_id, bool *joined,
 		      struct intake_error *e);
 
+/* ---- forces and dispatch (api_forces.c, api_dispatch.c) ---- */
+
+/*
+ * One kind of NDJSON event line for POST /api/v1/events besides "report":
+ * parse checks one line's object (kind member included) and adds it to the
+ * kind's batch (*batch starts NULL; the kind allocates it); commit stores the
+ * whole batch in one transaction and publishes; release frees it. A new kind
+ * is one more entry in api_event_kinds.
+ */
+struct api_event_kind {
+	const char *name;
+	int (*parse)(struct app *app, struct api_session *s, json_t *obj, void **batch,
+		     struct intake_error *e);
+	int (*commit)(struct app *app, struct api_session *s, void *batch, size_t *stored);
+	void (*release)(void *batch);
+};
+#define API_EVENT_KINDS_MAX 8
+extern const struct api_event_kind api_event_kinds[];
+extern const size_t api_nevent_kinds;
+
+/* Roles that read people's phone and ID numbers in full (each such read is audited). */
+bool api_role_sees_personal_data(enum auth_role r);
+/* Fills app->units from the stored units (at start). */
+int api_units_load(struct app *app);
+/*
+ * The deadline timer's extra pass (escalator_config.tick): escalates
+ * dispatches left unacknowledged past the policy's ack timeout and purges
+ * position tracks past their retention.
+ */
+void api_dispatch_tick(void *app, int64_t now);
+/* Catalog index of the station whose forces an area belongs to, or CATALOG_NONE. */
+uint32_t api_station_of(struct app *app, uint32_t idx);
+/* Writes a unit as JSON (no members). */
+void api_write_unit(struct app *app, struct sg_buf *b, const struct store_unit *u);
+/* Publishes a unit's change on the live stream, to those who see its home area. */
+void api_publish_unit(struct app *app, const struct store_unit *u);
+
 /* handlers (api_system.c, api_auth.c, api_areas.c, api_fusion.c) */
 int api_index(void *app, struct http_req *req, struct http_resp *resp);
 int api_healthz(void *app, struct http_req *req, struct http_resp *resp);
@@ -183,5 +227,23 @@ int api_open311_request_get(void *app, struct http_req *req, struct http_resp *r
 int api_stats(void *app, struct http_req *req, struct http_resp *resp);
 int api_admin_classify_get(void *app, struct http_req *req, struct http_resp *resp);
 int api_admin_classify_put(void *app, struct http_req *req, struct http_resp *resp);
+int api_orgs_list(void *app, struct http_req *req, struct http_resp *resp);
+int api_org_get(void *app, struct http_req *req, struct http_resp *resp);
+int api_orgs_create(void *app, struct http_req *req, struct http_resp *resp);
+int api_org_patch(void *app, struct http_req *req, struct http_resp *resp);
+int api_people_list(void *app, struct http_req *req, struct http_resp *resp);
+int api_person_get(void *app, struct http_req *req, struct http_resp *resp);
+int api_people_create(void *app, struct http_req *req, struct http_resp *resp);
+int api_units_list(void *app, struct http_req *req, struct http_resp *resp);
+int api_unit_get(void *app, struct http_req *req, struct http_resp *resp);
+int api_units_create(void *app, struct http_req *req, struct http_resp *resp);
+int api_unit_position(void *app, struct http_req *req, struct http_resp *resp);
+int api_units_nearest(void *app, struct http_req *req, struct http_resp *resp);
+int api_unit_status(void *app, struct http_req *req, struct http_resp *resp);
+int api_case_dispatch(void *app, struct http_req *req, struct http_resp *resp);
+int api_case_dispatches(void *app, struct http_req *req, struct http_resp *resp);
+int api_case_takeover(void *app, struct http_req *req, struct http_resp *resp);
+int api_dispatch_reassign(void *app, struct http_req *req, struct http_resp *resp);
+int api_stats_response(void *app, struct http_req *req, struct http_resp *resp);
 
 #endif

@@ -182,6 +182,11 @@ void api_case_escalated(void *appv, const struct case_row *c)
 	publish(appv, FEED_CASE_ESCALATED, c);
 }
 
+void api_case_updated(struct app *app, const struct case_row *c)
+{
+	publish(app, FEED_CASE_UPDATED, c);
+}
+
 static void write_caller(struct sg_buf *b, const char *name, const char *phone, bool full)
 {
 	char masked[REPORT_PHONE_MAX + REPORT_NAME_MAX + 2];
@@ -605,7 +610,8 @@ static void write_rejection(struct sg_buf *b, int *first, long line, const char 
  * "rejected" with its number (from 1) and never stops the others; the valid
  * lines are stored together in one transaction, and the answer comes once
  * they are durable. Event kinds: "report" (the members of POST
- * /api/v1/reports).
+ * /api/v1/reports) and those of api_event_kinds (api_forces.c), each
+ * stored as one batch after the reports.
  */
 int api_events_ingest(void *appv, struct http_req *req, struct http_resp *resp)
 {
@@ -617,7 +623,8 @@ int api_events_ingest(void *appv, struct http_req *req, struct http_resp *resp)
 	struct store_case_open **ops = NULL;
 	json_t **objs = NULL;
 	struct sg_buf rej;
-	size_t n = 0, alloc = 0;
+	void *batches[API_EVENT_KINDS_MAX] = { 0 };
+	size_t n = 0, alloc = 0, stored = 0;
 	long line = 0;
 	int first = 1, rc = SG_OK;
 
@@ -654,10 +661,24 @@ int api_events_ingest(void *appv, struct http_req *req, struct http_resp *resp)
 			continue;
 		}
 		kind = json_object_get(obj, "kind");
-		if (!json_is_object(obj) || !json_is_string(kind) ||
+		if (json_is_object(obj) && json_is_string(kind) &&
 		    strcmp(json_string_value(kind), "report") != 0) {
+			/* Another kind: its own parser checks the line and adds it to its batch. */
+			size_t k = 0;
+			while (k < api_nevent_kinds &&
+			       strcmp(api_event_kinds[k].name, json_string_value(kind)) != 0)
+				k++;
+			if (k == api_nevent_kinds)
+				write_rejection(&rej, &first, line, "invalid",
+						"kind must be report or unit_position", "kind");
+			else if (api_event_kinds[k].parse(app, s, obj, &batches[k], &e))
+				write_rejection(&rej, &first, line, e.code, e.message, e.field);
+			json_decref(obj);
+			continue;
+		}
+		if (!json_is_object(obj) || !json_is_string(kind)) {
 			write_rejection(&rej, &first, line, "invalid",
-					"each line must be an object with \"kind\":\"report\"", "kind");
+					"each line must be an object with a \"kind\"", "kind");
 			json_decref(obj);
 			continue;
 		}
@@ -703,10 +724,20 @@ int api_events_ingest(void *appv, struct http_req *req, struct http_resp *resp)
 			publish(app, ins[i].op.joined ? FEED_CASE_UPDATED : FEED_CASE_CREATED,
 				&ins[i].c);
 	}
-	sg_buf_printf(&resp->body, "{\"accepted\":%zu,\"rejected\":[%s]}", n,
+	for (size_t k = 0; k < api_nevent_kinds; k++) {
+		size_t got = 0;
+		if (batches[k] && (rc = api_event_kinds[k].commit(app, s, batches[k], &got)))
+			goto out;
+		stored += got;
+	}
+	sg_buf_printf(&resp->body, "{\"accepted\":%zu,\"rejected\":[%s]}", n + stored,
 		      rej.data ? rej.data : "");
 	http_json(resp, 200);
 out:
+	for (size_t k = 0; k < api_nevent_kinds; k++) {
+		if (batches[k])
+			api_event_kinds[k].release(batches[k]);
+	}
 	for (size_t i = 0; i < n; i++)
 		json_decref(objs[i]);
 	free(objs);

@@ -67,6 +67,8 @@ int escalator_run_once(struct escalator *e)
 		if (e->cfg.escalated)
 			e->cfg.escalated(e->cfg.ctx, &after);
 	}
+	if (e->cfg.tick)
+		e->cfg.tick(e->cfg.ctx, now);
 	return done;
 }
 

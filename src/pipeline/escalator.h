@@ -29,6 +29,8 @@ struct escalator_config {
 	int64_t (*now)(void *ctx);
 	/* Called after each escalation with the case as changed; may be NULL. */
 	void (*escalated)(void *ctx, const struct case_row *c);
+	/* Called at the end of every pass with the same now, for other timed duties; may be NULL. */
+	void (*tick)(void *ctx, int64_t now);
 	void *ctx;
 };
 

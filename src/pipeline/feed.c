@@ -38,6 +38,8 @@ static const char *const kind_names[FEED_KIND_COUNT] = {
     [FEED_CASE_CREATED] = "case.created",
     [FEED_CASE_UPDATED] = "case.updated",
     [FEED_CASE_ESCALATED] = "case.escalated",
+    [FEED_UNIT_UPDATED] = "unit.updated",
+    [FEED_DISPATCH_UPDATED] = "dispatch.updated",
 };
 
 struct feed_ev {

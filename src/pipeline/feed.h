@@ -1,8 +1,9 @@
 /*
  * feed.h — the live event feed, the *publish* step of the pipeline: an
  * in-memory, thread-safe log of recent events (case.created, case.updated,
- * case.escalated) with strictly increasing ids, and subscriptions that first
- * replay what a reconnecting client missed and then follow live events.
+ * case.escalated, unit.updated, dispatch.updated) with strictly increasing
+ * ids, and subscriptions that first replay what a reconnecting client missed
+ * and then follow live events.
  *
  * What it is not: HTTP (it produces the bytes of a Server-Sent Events stream;
  * src/http/sse.c puts them on a connection), nor the store (persistence is
@@ -76,7 +77,14 @@
 /* since_id for "live events only" (a client with no Last-Event-ID). */
 #define FEED_SINCE_NOW UINT64_MAX
 
-enum feed_kind { FEED_CASE_CREATED, FEED_CASE_UPDATED, FEED_CASE_ESCALATED, FEED_KIND_COUNT };
+enum feed_kind {
+	FEED_CASE_CREATED,
+	FEED_CASE_UPDATED,
+	FEED_CASE_ESCALATED,
+	FEED_UNIT_UPDATED,     /* a unit's status changed (dispatch steps, duty) */
+	FEED_DISPATCH_UPDATED, /* a dispatch was made, answered, escalated or ended */
+	FEED_KIND_COUNT
+};
 
 /* The SSE event name ("case.created", ...); "unknown" out of range. Never NULL. */
 const char *feed_kind_name(enum feed_kind kind);

@@ -115,6 +115,88 @@ const char *const store__migrations[] = {
 	"  area_id INTEGER NOT NULL, day INTEGER NOT NULL, category TEXT NOT NULL,"
 	"  n INTEGER NOT NULL, seconds INTEGER NOT NULL,"
 	"  PRIMARY KEY(area_id, day, category)) WITHOUT ROWID;",
+
+	/*
+	 * Forces and dispatch: organisations with their scope areas, people
+	 * (millions: every list walks an index by area then id, see
+	 * store/forces.c), units with their latest position and status, position
+	 * tracks (purged past their retention) and dispatches, one row per case ×
+	 * unit with the time of each step.
+	 */
+	"CREATE TABLE orgs("
+	"  id INTEGER PRIMARY KEY,"
+	"  kind TEXT NOT NULL,"
+	"  parent_id INTEGER REFERENCES orgs(id),"
+	"  code TEXT,"
+	"  name TEXT NOT NULL,"
+	"  phone TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  version INTEGER NOT NULL);"
+	"CREATE UNIQUE INDEX orgs_code ON orgs(code) WHERE code IS NOT NULL;"
+	"CREATE INDEX orgs_parent ON orgs(parent_id);"
+	"CREATE TABLE org_areas("
+	"  org_id INTEGER NOT NULL REFERENCES orgs(id),"
+	"  area_id INTEGER NOT NULL REFERENCES areas(id),"
+	"  PRIMARY KEY(org_id, area_id)) WITHOUT ROWID;"
+	"CREATE INDEX org_areas_area ON org_areas(area_id);"
+	"CREATE TABLE people("
+	"  id INTEGER PRIMARY KEY,"
+	"  type TEXT NOT NULL,"
+	"  org_id INTEGER NOT NULL REFERENCES orgs(id),"
+	"  area_id INTEGER NOT NULL REFERENCES areas(id),"   /* the area they serve: their scope */
+	"  name TEXT NOT NULL,"
+	"  phone TEXT,"
+	"  id_number TEXT,"
+	"  unit_id INTEGER,"
+	"  created_at INTEGER NOT NULL);"
+	"CREATE INDEX people_area ON people(area_id, id);"
+	"CREATE INDEX people_type_area ON people(type, area_id, id);"
+	"CREATE INDEX people_org ON people(org_id, id);"
+	"CREATE UNIQUE INDEX people_id_number ON people(id_number) WHERE id_number IS NOT NULL;"
+	"CREATE TABLE person_grids("
+	"  person_id INTEGER NOT NULL REFERENCES people(id),"
+	"  area_id INTEGER NOT NULL REFERENCES areas(id),"
+	"  PRIMARY KEY(person_id, area_id)) WITHOUT ROWID;"
+	"CREATE INDEX person_grids_area ON person_grids(area_id);"
+	"CREATE TABLE units("
+	"  id INTEGER PRIMARY KEY,"
+	"  type TEXT NOT NULL,"
+	"  callsign TEXT NOT NULL,"
+	"  org_id INTEGER NOT NULL REFERENCES orgs(id),"
+	"  area_id INTEGER NOT NULL REFERENCES areas(id),"   /* home area: its scope */
+	"  status TEXT NOT NULL,"
+	"  lon REAL, lat REAL, pos_at INTEGER,"               /* latest position, Unix ms */
+	"  case_id INTEGER,"                                  /* the case it is dispatched to */
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  version INTEGER NOT NULL);"
+	"CREATE INDEX units_area ON units(area_id, id);"
+	"CREATE TABLE unit_positions("
+	"  unit_id INTEGER NOT NULL,"
+	"  at INTEGER NOT NULL,"                              /* Unix ms */
+	"  lon REAL NOT NULL, lat REAL NOT NULL,"
+	"  PRIMARY KEY(unit_id, at)) WITHOUT ROWID;"
+	"CREATE INDEX unit_positions_at ON unit_positions(at);"
+	"CREATE TABLE dispatches("
+	"  id INTEGER PRIMARY KEY,"
+	"  case_id INTEGER NOT NULL REFERENCES cases(id),"
+	"  unit_id INTEGER NOT NULL REFERENCES units(id),"
+	"  status TEXT NOT NULL,"            /* assigned, acknowledged, on_scene, cleared, cancelled */
+	"  first INTEGER NOT NULL,"          /* the case's first dispatch (response statistics) */
+	"  priority INTEGER NOT NULL,"
+	"  station_id INTEGER, district_id INTEGER,"
+	"  case_created_at INTEGER NOT NULL,"
+	"  dispatched_at INTEGER NOT NULL,"
+	"  acknowledged_at INTEGER, arrived_at INTEGER, cleared_at INTEGER, cancelled_at INTEGER,"
+	"  escalated INTEGER NOT NULL DEFAULT 0,"
+	"  actor TEXT NOT NULL,"
+	"  reason TEXT);"
+	"CREATE INDEX dispatches_case ON dispatches(case_id, id);"
+	"CREATE INDEX dispatches_unit ON dispatches(unit_id, id);"
+	"CREATE INDEX dispatches_waiting ON dispatches(dispatched_at) WHERE status = 'assigned';"
+	"CREATE INDEX dispatches_station ON dispatches(station_id, dispatched_at);"
+	"CREATE INDEX dispatches_district ON dispatches(district_id, dispatched_at);",
 };
 
 const int store__migration_count = sizeof store__migrations / sizeof store__migrations[0];
