@@ -12,6 +12,14 @@
  * area, as fast as they can. Each phase runs one system under that load:
  *
  *   in-process  unit_index_nearest (scope: the whole city)
+ *   over HTTP   the real server (with --demo DEMO.db: started on a copy of
+ *               that demo store, built on first use as the other HTTP
+ *               benches do), the world's units added through
+ *               POST /api/v1/units, GET /api/v1/units/nearest as the
+ *               commander on keep-alive connections, positions streamed as
+ *               unit_position lines of POST /api/v1/events, 20 ms a batch
+ *               (status changes are not sent: a new unit is available or
+ *               off duty, the other statuses come from dispatching)
  *   redis       a redis-server started here on loopback with a temp dir.
  *               GEOSEARCH cannot filter, so two shapes run, each its own phase:
  *               "filtered": one GEO set, type and status in the member name
@@ -34,9 +42,9 @@
  * ratios and which peer was faster. Redis and PostgreSQL run on the same
  * cores as their clients; the in-process figure has no client to pay for.
  *
- *   sh tools/bench-deps.sh && make bench && build/bench/nearest
+ *   sh tools/bench-deps.sh && make && build/bench/nearest --demo DEMO.db
  *   options: --seconds 5 --threads 2 --units 10000 --rate 5000 --k 5
- *            --skip redis,postgis
+ *            --bin build/safegrid --http-clients 4 --skip http,redis,postgis
  */
 #include <dirent.h>
 #include <errno.h>
@@ -69,13 +77,14 @@
 #define SHOW_DISAGREE  5
 #define MAX_LAT_SAMPLES (1u << 22)
 
-static const char *const type_names[NTYPES] = { "patrol_car", "foot_patrol", "grid_worker",
-						"security_guard", "volunteer" };
+/* The server's names for the five types the world uses. */
+static const char *const type_names[NTYPES] = { "patrol_car", "foot_patrol", "grid_team",
+						"guard_patrol", "volunteer_team" };
 static const double type_share[NTYPES] = { 0.2, 0.2, 0.3, 0.2, 0.1 };
 static const double type_speed_mps[NTYPES] = { 8.0, 1.4, 1.2, 1.0, 1.2 };
 
-enum backend { BK_INPROC, BK_REDIS, BK_REDIS_KEYS, BK_PG, BK_COUNT };
-static const char *const backend_names[BK_COUNT] = { "in-process", "redis filtered",
+enum backend { BK_INPROC, BK_HTTP, BK_REDIS, BK_REDIS_KEYS, BK_PG, BK_COUNT };
+static const char *const backend_names[BK_COUNT] = { "in-process", "over HTTP", "redis filtered",
 						     "redis key/status",
 						     "postgis KNN" };
 
@@ -694,9 +703,135 @@ static int pg_cmd(PGconn *c, const char *stmt, int nparams, const char *const *p
 	return rc;
 }
 
+/* ---- the real server over HTTP ---- */
+
+/* The real server, started on a copy of the demo store, with the world's units added. */
+struct http_server {
+	char dir[64], db[128], log[128];
+	int port;
+	pid_t pid;
+	char token[256];
+	int64_t org_id;
+	int64_t *ids; /* the server's id of each world unit */
+};
+
+
+struct create_job {
+	struct world *w;
+	struct http_server *hs;
+	size_t from, to;
+	int failed;
+};
+
+/* Adds world units [from, to) through POST /api/v1/units on one keep-alive connection. */
+static void *create_units(void *arg)
+{
+	struct create_job *j = arg;
+	struct bench_conn c;
+	char body[512];
+
+	if (bench_connect(&c, j->hs->port)) {
+		j->failed = 1;
+		return NULL;
+	}
+	for (size_t i = j->from; i < j->to && !j->failed; i++) {
+		const struct bunit *u = &j->w->u[i];
+		const char *id;
+		int n = snprintf(body, sizeof body,
+				 "{\"type\":\"%s\",\"callsign\":\"bench-%lld\",\"org_id\":%lld,"
+				 "\"area\":\"%s\",\"status\":\"%s\",\"lon\":%.9f,\"lat\":%.9f}",
+				 type_names[u->type], (long long)u->id, (long long)j->hs->org_id,
+				 j->w->st[u->station].a->code,
+				 u->status == UNIT_AVAILABLE ? "available" : "off_duty", u->lon, u->lat);
+		if (bench_request(&c, "POST", "/api/v1/units", j->hs->token, "application/json", body,
+				  (size_t)n) ||
+		    c.status != 201 || !(id = strstr(c.body, "\"id\":"))) {
+			fprintf(stderr, "http: adding unit %zu: %d %.*s\n", i, c.status,
+				(int)(c.body_len < 300 ? c.body_len : 300), c.body ? c.body : "");
+			j->failed = 1;
+			break;
+		}
+		j->hs->ids[i] = strtoll(id + 5, NULL, 10);
+	}
+	bench_close(&c);
+	return NULL;
+}
+
+/*
+ * Starts the server on a copy of the demo store (built on first use), logs
+ * in as the commander (the whole city) and adds the world's units, each in
+ * its station's area, available or off duty (the two states a new unit may
+ * have: the other statuses come from dispatching).
+ */
+static int http_start(struct http_server *hs, struct world *w, const char *demo, const char *bin)
+{
+	struct bench_conn c;
+	struct create_job jobs[8];
+	pthread_t th[8];
+	const char *id;
+	double t0;
+	int failed = 0;
+
+	if (bench_prepare_demo(demo)) {
+		fprintf(stderr, "http: cannot prepare the demo store %s\n", demo);
+		return -1;
+	}
+	snprintf(hs->dir, sizeof hs->dir, "%s/nearest-http-XXXXXX", P_tmpdir);
+	if (!mkdtemp(hs->dir))
+		return -1;
+	snprintf(hs->db, sizeof hs->db, "%s/demo.db", hs->dir);
+	snprintf(hs->log, sizeof hs->log, "%s/server.log", hs->dir);
+	if (bench_copy(demo, hs->db))
+		return -1;
+	hs->port = free_port();
+	fflush(NULL);
+	hs->pid = bench_start_server(bin, hs->db, hs->port, hs->log, NULL);
+	if (hs->pid < 0) {
+		fprintf(stderr, "http: the server did not start (%s)\n", bin);
+		return -1;
+	}
+	if (bench_login(hs->port, "commander", "safegrid-demo", hs->token, sizeof hs->token) ||
+	    bench_connect(&c, hs->port)) {
+		fprintf(stderr, "http: login failed\n");
+		return -1;
+	}
+	if (bench_request(&c, "GET", "/api/v1/orgs", hs->token, NULL, NULL, 0) || c.status != 200 ||
+	    !(id = strstr(c.body, "\"id\":"))) {
+		fprintf(stderr, "http: no organisation to add units to\n");
+		bench_close(&c);
+		return -1;
+	}
+	hs->org_id = strtoll(id + 5, NULL, 10);
+	bench_close(&c);
+	hs->ids = calloc(w->n, sizeof *hs->ids);
+	if (!hs->ids)
+		return -1;
+	t0 = bench_now();
+	for (size_t t = 0; t < 8; t++) {
+		jobs[t] = (struct create_job){ w, hs, w->n * t / 8, w->n * (t + 1) / 8, 0 };
+		pthread_create(&th[t], NULL, create_units, &jobs[t]);
+	}
+	for (size_t t = 0; t < 8; t++) {
+		pthread_join(th[t], NULL);
+		failed |= jobs[t].failed;
+	}
+	if (!failed)
+		fprintf(stderr, "http: %zu units added in %.1f s\n", w->n, bench_now() - t0);
+	return failed ? -1 : 0;
+}
+
+static void http_stop(struct http_server *hs)
+{
+	bench_stop_server(hs->pid);
+	bench_remove_db(hs->db);
+	rm_tree(hs->dir);
+	free(hs->ids);
+}
+
 /* ---- one connection to whichever system a phase runs ---- */
 
 struct peers {
+	struct http_server http;
 	struct redis_server redis;
 	struct pg_server pg;
 };
@@ -705,7 +840,67 @@ struct conn {
 	enum backend bk;
 	redisContext *redis;
 	PGconn *pg;
+	struct bench_conn http;
+	bool http_open;
+	const struct http_server *hs;
+	char *body; /* NDJSON for a batch of positions */
+	size_t body_cap;
 };
+
+/*
+ * GET /api/v1/units/nearest for the k nearest available units of the
+ * query's type; the answer's unit ids and distances are read from the JSON
+ * (the server ranks its candidates by ETA, so its order can differ from
+ * the index's by distance).
+ */
+static int http_nearest(struct conn *c, const struct qpoint *q, unsigned k, int64_t *ids,
+			double *dist, unsigned *n)
+{
+	char path[256];
+	const char *p;
+
+	snprintf(path, sizeof path, "/api/v1/units/nearest?lon=%.7f&lat=%.7f&type=%s&k=%u", q->lon,
+		 q->lat, type_names[q->type], k);
+	if (bench_request(&c->http, "GET", path, c->hs->token, NULL, NULL, 0) ||
+	    c->http.status != 200)
+		return -1;
+	*n = 0;
+	for (p = c->http.body; *n < k && (p = strstr(p, "{\"unit\":{\"id\":"));) {
+		const char *d = strstr(p, "\"distance_m\":");
+		ids[*n] = strtoll(p + 14, NULL, 10);
+		dist[*n] = d ? strtod(d + 13, NULL) : NAN;
+		(*n)++;
+		p += 14;
+	}
+	return *n == k ? 0 : -1;
+}
+
+/* Sends the batch's latest positions as unit_position lines of one POST /api/v1/events. */
+static int http_apply(struct conn *c, struct world *w, const size_t *batch, size_t n)
+{
+	size_t len = 0;
+
+	if (c->body_cap < n * 160 + 1) {
+		char *nb = realloc(c->body, n * 160 + 1);
+		if (!nb)
+			return -1;
+		c->body = nb;
+		c->body_cap = n * 160 + 1;
+	}
+	for (size_t j = 0; j < n; j++) {
+		const struct bunit *u = &w->u[batch[j]];
+		len += (size_t)snprintf(c->body + len, c->body_cap - len,
+					"{\"kind\":\"unit_position\",\"unit_id\":%lld,\"lon\":%.7f,"
+					"\"lat\":%.7f,\"at\":%lld}\n",
+					(long long)c->hs->ids[batch[j]], u->lon, u->lat,
+					(long long)u->at);
+	}
+	if (bench_request(&c->http, "POST", "/api/v1/events", c->hs->token, "application/x-ndjson",
+			  c->body, len) ||
+	    c->http.status != 200 || strstr(c->http.body, "\"rejected\":[{"))
+		return -1;
+	return 0;
+}
 
 static int conn_open(struct conn *c, enum backend bk, const struct peers *p)
 {
@@ -715,6 +910,12 @@ static int conn_open(struct conn *c, enum backend bk, const struct peers *p)
 		return (c->redis = redis_connect(p->redis.port)) ? 0 : -1;
 	if (bk == BK_PG)
 		return (c->pg = pg_connect(&p->pg)) ? 0 : -1;
+	if (bk == BK_HTTP) {
+		c->hs = &p->http;
+		if (bench_connect(&c->http, p->http.port))
+			return -1;
+		c->http_open = true;
+	}
 	return 0;
 }
 
@@ -724,6 +925,9 @@ static void conn_close(struct conn *c)
 		redisFree(c->redis);
 	if (c->pg)
 		PQfinish(c->pg);
+	if (c->http_open)
+		bench_close(&c->http);
+	free(c->body);
 	memset(c, 0, sizeof *c);
 }
 
@@ -734,6 +938,8 @@ static int conn_nearest(struct conn *c, struct world *w, const struct qpoint *q,
 		return redis_nearest(c->redis, q, w->k, ids, dist, n);
 	if (c->bk == BK_PG)
 		return pg_nearest(c->pg, q, w->k, ids, dist, n);
+	if (c->bk == BK_HTTP)
+		return http_nearest(c, q, w->k, ids, dist, n);
 	{
 		struct unit_hit hits[UNIT_QUERY_MAX_K];
 		struct unit_query uq = { q->lon, q->lat, w->k, 0, 1u << q->type,
@@ -939,10 +1145,13 @@ static void *updater(void *arg)
 		free(batch);
 		return NULL;
 	}
+	/* The server takes positions in POSTs of 20 ms worth (100 lines at 5,000/s), as a gateway would. */
+	long tick = ph->bk == BK_HTTP ? (long)(ph->rate * 0.020) : 1;
+
 	while (!atomic_load(&ph->stop)) {
 		long due = (long)((bench_now() - t0) * ph->rate);
 		int rc = 0;
-		if (done >= due) {
+		if (done + tick > due) {
 			struct timespec ts = { 0, 500000 };
 			nanosleep(&ts, NULL);
 			continue;
@@ -956,7 +1165,9 @@ static void *updater(void *arg)
 			if (atomic_load_explicit(&ph->measuring, memory_order_relaxed))
 				atomic_fetch_add_explicit(&ph->updates, 1, memory_order_relaxed);
 		}
-		if (c.redis)
+		if (c.http_open)
+			rc |= http_apply(&c, ph->w, batch, nb);
+		else if (c.redis)
 			rc |= redis_apply(c.redis, ph->w, batch, nb);
 		else if (ph->bk == BK_PG)
 			rc |= pg_apply(c.pg, ph->w, batch, nb);
@@ -1150,7 +1361,7 @@ static int run_phase(struct world *w, const struct peers *peers, enum backend bk
 	res->update_errors = atomic_load(&ph.update_errors);
 	res->query_errors = atomic_load(&ph.query_errors);
 	free(all);
-	if (bk != BK_INPROC)
+	if (bk != BK_INPROC && bk != BK_HTTP)
 		check_agreement(w, peers, bk, res);
 	return rc;
 }
@@ -1177,17 +1388,22 @@ int main(int argc, char **argv)
 	double rate = atof(bench_opt(argc, argv, "--rate", "5000"));
 	unsigned k = (unsigned)strtoul(bench_opt(argc, argv, "--k", "5"), NULL, 10);
 	const char *skip = bench_opt(argc, argv, "--skip", "");
+	const char *demo = bench_opt(argc, argv, "--demo", NULL);
+	const char *bin = bench_opt(argc, argv, "--bin", "build/safegrid");
+	unsigned http_clients = (unsigned)strtoul(bench_opt(argc, argv, "--http-clients", "4"),
+						  NULL, 10);
 	struct world w;
 	struct peers peers;
 	struct result res[BK_COUNT];
-	bool want[BK_COUNT] = { true, !strstr(skip, "redis"), !strstr(skip, "redis"),
-				!strstr(skip, "postgis") };
+	bool want[BK_COUNT] = { true, demo && !strstr(skip, "http"), !strstr(skip, "redis"),
+				!strstr(skip, "redis"), !strstr(skip, "postgis") };
 	size_t navail = 0;
 
 	if (seconds <= 0 || !nthreads || nthreads > 64 || !nunits || rate < 0 || !k ||
-	    k > UNIT_QUERY_MAX_K) {
+	    k > UNIT_QUERY_MAX_K || !http_clients || http_clients > 64) {
 		fprintf(stderr, "usage: nearest [--seconds S] [--threads T] [--units N] [--rate R] "
-				"[--k K] [--skip redis,postgis]\n");
+				"[--k K] [--demo DEMO.db [--bin build/safegrid] [--http-clients C]] "
+				"[--skip http,redis,postgis]\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -1200,6 +1416,12 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < w.n; i++)
 		navail += w.u[i].status == UNIT_AVAILABLE;
 
+	if (!demo)
+		fprintf(stderr, "over HTTP: not run (give --demo DEMO.db)\n");
+	if (want[BK_HTTP] && http_start(&peers.http, &w, demo, bin)) {
+		fprintf(stderr, "over HTTP: could not start the server or add the units\n");
+		want[BK_HTTP] = false;
+	}
 	if (want[BK_REDIS]) {
 		redisContext *c = NULL;
 		if (redis_start(&peers.redis) || !(c = redis_connect(peers.redis.port)) ||
@@ -1237,8 +1459,9 @@ int main(int argc, char **argv)
 
 	printf("nearest-%u available units of one type among %zu moving units (%zu available, "
 	       "%d types) in %zu station areas;\n%.0f position updates/s on one thread, %u query "
-	       "threads, %.1f s measured per system (after 0.5 s warm-up)\n",
-	       k, w.n, navail, NTYPES, w.nst, rate, nthreads, seconds);
+	       "threads (%u keep-alive clients over HTTP), %.1f s measured per system (after 0.5 s "
+	       "warm-up)\n",
+	       k, w.n, navail, NTYPES, w.nst, rate, nthreads, http_clients, seconds);
 	{
 		/* The index alone: one thread, no updates, CPU time, best of three. */
 		struct conn c;
@@ -1288,7 +1511,8 @@ int main(int argc, char **argv)
 			if (bad)
 				continue;
 		}
-		if (run_phase(&w, &peers, (enum backend)b, seconds, nthreads, rate, &res[b]))
+		if (run_phase(&w, &peers, (enum backend)b, seconds,
+			      b == BK_HTTP ? http_clients : nthreads, rate, &res[b]))
 			fprintf(stderr, "%s: the phase failed\n", backend_names[b]);
 		print_result((enum backend)b, &res[b]);
 		fflush(stdout);
@@ -1296,6 +1520,9 @@ int main(int argc, char **argv)
 	for (int b = BK_REDIS; b < BK_COUNT; b++) {
 		if (!res[b].ran || !res[BK_INPROC].ran)
 			continue;
+		if (res[BK_HTTP].ran)
+			printf("over HTTP / %-18s %7.1fx queries/s\n", backend_names[b],
+			       res[BK_HTTP].qps / res[b].qps);
 		printf("in-process / %-17s %7.1fx queries/s, p99 %.1fx lower;  answers: %u same, %u "
 		       "near ties, %u disagree (of %u)\n",
 		       backend_names[b], res[BK_INPROC].qps / res[b].qps,
@@ -1308,9 +1535,15 @@ int main(int argc, char **argv)
 			if (res[b].ran && (best < 0 || res[b].qps > res[best].qps))
 				best = b;
 		if (best >= 0 && res[BK_INPROC].ran)
-			printf("faster peer: %s; in-process is %.1fx its queries/s\n", backend_names[best],
+			printf("faster peer: %s; in-process is %.1fx its queries/s", backend_names[best],
 			       res[BK_INPROC].qps / res[best].qps);
+		if (best >= 0 && res[BK_HTTP].ran)
+			printf(", over HTTP %.1fx", res[BK_HTTP].qps / res[best].qps);
+		if (best >= 0)
+			printf("\n");
 	}
+	if (peers.http.dir[0])
+		http_stop(&peers.http);
 	if (peers.redis.dir[0])
 		redis_stop(&peers.redis);
 	if (peers.pg.dir[0])
