@@ -10,7 +10,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: safegrid COMMAND [options]\n"
-		"  serve --db FILE [--listen HOST:PORT] [--demo [--no-history]]   run the server\n"
+		"  serve --db FILE [--listen HOST:PORT] [--demo [--no-history] [--simulate RATE]]\n"
 		"  demo --db FILE [--seed N] [--no-history]         build the demo city\n"
 		"  import areas FILE.geojson --db FILE [--make-valid]\n"
 		"  import people FILE.csv --db FILE                 people registry (all or nothing)\n"

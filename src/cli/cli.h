@@ -35,6 +35,21 @@ int cli_fusion_refresh(struct store *s, uint64_t *nsplit);
  */
 int cli_demo_fill(struct store *s, uint64_t seed, bool history);
 
+struct app;
+struct cli_simulator;
+
+/*
+ * Starts the demo city's simulator (serve --demo --simulate RATE): reports
+ * at rate_per_min on average, shaped by the hour of day; units patrol, are
+ * dispatched by the policy, acknowledge, arrive, clear. app is borrowed
+ * until cli_simulator_stop, which must come before the HTTP server and the
+ * store stop. *out set on success.
+ */
+int cli_simulator_start(struct app *app, double rate_per_min, uint64_t seed,
+			struct cli_simulator **out);
+/* Stops the simulator's thread and frees it. NULL does nothing. */
+void cli_simulator_stop(struct cli_simulator *sim);
+
 /* The demo accounts, printed by serve --demo and demo. */
 void cli_demo_print_accounts(void);
 

@@ -33,7 +33,8 @@ struct serve_setting {
 	const char *help;
 };
 
-enum { SET_THREADS, SET_MAX_BODY, SET_MAX_BULK, SET_TOKEN_TTL, SET_SEED, SET_ESCALATE_MS, SET_COUNT };
+enum { SET_THREADS, SET_MAX_BODY, SET_MAX_BULK, SET_TOKEN_TTL, SET_SEED, SET_ESCALATE_MS,
+       SET_SIMULATE, SET_COUNT };
 
 static const struct serve_setting settings[SET_COUNT] = {
 	[SET_THREADS] = { "--threads", 4, 1, 256, "HTTP worker threads" },
@@ -44,6 +45,8 @@ static const struct serve_setting settings[SET_COUNT] = {
 	[SET_SEED] = { "--seed", 1, 0, UINT64_MAX, "demo city seed (with --demo)" },
 	[SET_ESCALATE_MS] = { "--escalate-every", 1000, 10, 60000,
 			      "how often the deadline timer looks, milliseconds" },
+	[SET_SIMULATE] = { "--simulate", 0, 0, 10000,
+			   "simulated reports per minute on average (with --demo; 0: no simulation)" },
 };
 
 static int read_settings(int argc, char **argv, unsigned long long out[SET_COUNT])
@@ -198,7 +201,7 @@ int cli_serve(int argc, char **argv)
 	static const char *const with_value[] = { "--db",	 "--listen",   "--threads",
 						  "--max-body", "--token-ttl", "--seed",
 						  "--classify", "--cases",     "--escalate-every",
-						  "--max-bulk-body", "--dispatch", NULL };
+						  "--max-bulk-body", "--dispatch", "--simulate", NULL };
 	static const char *const flags[] = { "--demo", "--no-history", "--test-clock", NULL };
 	const char *db = cli_opt(argc, argv, "--db");
 	const char *listen = cli_opt(argc, argv, "--listen");
@@ -213,6 +216,7 @@ int cli_serve(int argc, char **argv)
 	struct escalator_config ecfg;
 	struct escalator *escalator = NULL;
 	struct dispatch_policy *policy = NULL;
+	struct cli_simulator *sim = NULL;
 	struct unit_index *units = NULL;
 	struct timespec ts;
 	struct app app;
@@ -227,6 +231,10 @@ int cli_serve(int argc, char **argv)
 	if (!db) {
 		fprintf(stderr, "usage: safegrid serve --db FILE [--listen HOST:PORT] [--demo] "
 				"[--threads N] [--max-body BYTES] [--token-ttl SECONDS] [--seed N]\n");
+		return 2;
+	}
+	if (set[SET_SIMULATE] && !cli_flag(argc, argv, "--demo")) {
+		fprintf(stderr, "safegrid: --simulate runs the demo city: add --demo\n");
 		return 2;
 	}
 	if (listen && parse_listen(listen, host, sizeof host, &port)) {
@@ -319,16 +327,24 @@ int cli_serve(int argc, char **argv)
 	       http_server_port(app.server), db);
 	if (cli_flag(argc, argv, "--demo"))
 		cli_demo_print_accounts();
+	if (set[SET_SIMULATE]) {
+		if ((rc = cli_simulator_start(&app, (double)set[SET_SIMULATE], set[SET_SEED], &sim)))
+			fprintf(stderr, "safegrid: the simulator did not start: %s\n", sg_err_name(rc));
+		else
+			printf("simulating %llu reports a minute\n", set[SET_SIMULATE]);
+	}
 	fflush(stdout);
 	SG_LOG(SG_LOG_INFO, "msg=listening host=%s port=%u", host, http_server_port(app.server));
 
 	sigwait(&sigs, &sig);
 	SG_LOG(SG_LOG_INFO, "msg=\"shutting down\" signal=%d", sig);
 	/*
-	 * The timer stops first (it publishes), then the streams end (libmicrohttpd
+	 * The simulator and the timer stop first (they publish), then the streams end (libmicrohttpd
 	 * refuses to stop with suspended connections), then HTTP waits for the
 	 * requests in flight; the store closes last.
 	 */
+	cli_simulator_stop(sim);
+	sim = NULL;
 	escalator_stop(escalator);
 	escalator = NULL;
 	feed_close(feed);

@@ -188,6 +188,19 @@ int api_units_load(struct app *app);
  * position tracks past their retention.
  */
 void api_dispatch_tick(void *app, int64_t now);
+/*
+ * Dispatches units to a case by the policy, as POST .../dispatch {"auto":true}
+ * does, as s (borrowed). *n units went; c is updated to the case after.
+ * SG_ENOTFOUND when no rule matches or no unit is found, SG_ECONFLICT.
+ */
+int api_dispatch_auto(struct app *app, struct api_session *s, struct case_row *c, size_t *n);
+/*
+ * One unit step (acknowledge, arrive, clear, duty...) as POST
+ * /api/v1/units/{id}/status does: stored, then the index and the stream
+ * follow. *after (and *d, the dispatch touched) as for store_unit_apply.
+ */
+int api_unit_step(struct app *app, const char *actor, int64_t unit_id, enum store_unit_action action,
+		  const char *note, struct store_unit *after, struct store_dispatch *d);
 /* Catalog index of the station whose forces an area belongs to, or CATALOG_NONE. */
 uint32_t api_station_of(struct app *app, uint32_t idx);
 /* Writes a unit as JSON (no members). */

@@ -215,6 +215,104 @@ static size_t auto_choose(struct app *app, const struct api_session *s, const st
 	return n;
 }
 
+/*
+ * Stores a dispatch of n units to case c (as read, version checked) and lets
+ * the index and the stream follow. SG_ECONFLICT with *busy set to the unit
+ * that was not available (0: the case changed).
+ */
+static int dispatch_commit(struct app *app, const char *actor, struct case_row *c,
+			   const int64_t *ids, const char *const *reasons, size_t n,
+			   struct store_dispatch *out, int64_t *busy)
+{
+	struct store_dispatch_create dc;
+	int rc;
+
+	memset(&dc, 0, sizeof dc);
+	dc.case_id = c->id;
+	dc.expected_case_version = c->version;
+	dc.unit_ids = ids;
+	dc.reasons = reasons;
+	dc.n = n;
+	dc.step = dispatch_step(app, c);
+	dc.at = api_now(app);
+	dc.actor = actor;
+	dc.out = out;
+	rc = store_dispatch_create(app->store, &dc);
+	*busy = dc.busy_unit;
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		unit_changed(app, ids[i]);
+		publish_dispatch(app, c, &out[i]);
+	}
+	if (store_case_get(app->store, c->id, c) == 0)
+		api_case_updated(app, c);
+	return SG_OK;
+}
+
+int api_dispatch_auto(struct app *app, struct api_session *s, struct case_row *c, size_t *n)
+{
+	const struct policy_rule *rule = dispatch_policy_match(app->policy, c->category, c->priority);
+	struct store_dispatch out[DISPATCH_MAX_UNITS];
+	int64_t ids[DISPATCH_MAX_UNITS], busy;
+	char texts[DISPATCH_MAX_UNITS][128];
+	const char *reasons[DISPATCH_MAX_UNITS];
+	struct sg_buf shortfall;
+	int rc;
+
+	*n = 0;
+	if (!rule)
+		return SG_ENOTFOUND;
+	sg_buf_init(&shortfall, 0);
+	*n = auto_choose(app, s, c, rule, ids, texts, &shortfall);
+	sg_buf_release(&shortfall);
+	if (*n == 0)
+		return SG_ENOTFOUND;
+	for (size_t i = 0; i < *n; i++)
+		reasons[i] = texts[i];
+	rc = dispatch_commit(app, s->name, c, ids, reasons, *n, out, &busy);
+	if (rc)
+		*n = 0;
+	return rc;
+}
+
+int api_unit_step(struct app *app, const char *actor, int64_t unit_id, enum store_unit_action action,
+		  const char *note, struct store_unit *after, struct store_dispatch *d)
+{
+	struct store_unit_step st;
+	int rc;
+
+	memset(&st, 0, sizeof st);
+	st.unit_id = unit_id;
+	st.action = action;
+	st.note = note;
+	if (action == STORE_UNIT_ARRIVE) {
+		/* The case follows its first unit on scene, where its type has that step. */
+		st.step.from = "dispatched";
+		st.step.to = "on_scene";
+	}
+	st.at = api_now(app);
+	st.actor = actor;
+	st.out = after;
+	st.dispatch = d;
+	rc = store_unit_apply(app->store, &st);
+	if (rc && rc != SG_ECONFLICT)
+		return rc;
+	/* On a conflict too: the index learns the state the store holds. */
+	unit_index_set_status(app->units, after->id, (enum unit_status)after->status);
+	if (rc)
+		return rc;
+	api_publish_unit(app, after);
+	if (st.case_changed) {
+		struct case_row c;
+		if (store_case_get(app->store, d->case_id, &c) == 0) {
+			publish_dispatch(app, &c, d);
+			api_case_updated(app, &c);
+		}
+	}
+	return SG_OK;
+}
+
 static void case_after(struct app *app, int64_t case_id)
 {
 	struct case_row c;
@@ -228,9 +326,8 @@ int api_case_dispatch(void *appv, struct http_req *req, struct http_resp *resp)
 	static const char *const allowed[] = { "unit_ids", "auto", "version", NULL };
 	struct app *app = appv;
 	struct api_session *s = req->session;
-	struct store_dispatch_create dc;
 	struct store_dispatch out[DISPATCH_MAX_UNITS];
-	int64_t ids[DISPATCH_MAX_UNITS];
+	int64_t ids[DISPATCH_MAX_UNITS], busy = 0;
 	char texts[DISPATCH_MAX_UNITS][128];
 	const char *reasons[DISPATCH_MAX_UNITS];
 	struct sg_buf shortfall;
@@ -314,27 +411,17 @@ int api_case_dispatch(void *appv, struct http_req *req, struct http_resp *resp)
 			goto out;
 		}
 	}
-	memset(&dc, 0, sizeof dc);
-	dc.case_id = c.id;
-	dc.expected_case_version = c.version;
-	dc.unit_ids = ids;
-	dc.reasons = reasons;
-	dc.n = n;
-	dc.step = dispatch_step(app, &c);
-	dc.at = api_now(app);
-	dc.actor = s->name;
-	dc.out = out;
-	rc = store_dispatch_create(app->store, &dc);
+	rc = dispatch_commit(app, s->name, &c, ids, reasons, n, out, &busy);
 	if (rc == SG_ECONFLICT) {
 		rc = SG_OK;
-		if (dc.busy_unit) {
+		if (busy) {
 			struct unit_rec r;
-			unit_index_get(app->units, dc.busy_unit, &r);
+			unit_index_get(app->units, busy, &r);
 			sg_buf_printf(&resp->body,
 				      "{\"error\":{\"code\":\"conflict\",\"message\":\"unit %lld is %s, "
 				      "not available\",\"field\":\"unit_ids\",\"unit_id\":%lld}}",
-				      (long long)dc.busy_unit, unit_status_name((enum unit_status)r.status),
-				      (long long)dc.busy_unit);
+				      (long long)busy, unit_status_name((enum unit_status)r.status),
+				      (long long)busy);
 		} else {
 			sg_buf_puts(&resp->body, "{\"error\":{\"code\":\"conflict\",\"message\":\"the case "
 						 "changed meanwhile: read it again\",\"field\":\"version\"}}");
@@ -344,12 +431,6 @@ int api_case_dispatch(void *appv, struct http_req *req, struct http_resp *resp)
 	}
 	if (rc)
 		goto out;
-	for (size_t i = 0; i < n; i++) {
-		unit_changed(app, ids[i]);
-		publish_dispatch(app, &c, &out[i]);
-	}
-	store_case_get(app->store, c.id, &c);
-	api_case_updated(app, &c);
 	sg_buf_printf(&resp->body, "{\"case_id\":%lld,\"case_status\":\"%s\",\"case_version\":%lld,"
 				   "\"dispatches\":[",
 		      (long long)c.id, c.status, (long long)c.version);
@@ -399,7 +480,7 @@ int api_unit_status(void *appv, struct http_req *req, struct http_resp *resp)
 	static const char *const allowed[] = { "action", "note", NULL };
 	struct app *app = appv;
 	struct api_session *s = req->session;
-	struct store_unit_step st;
+	enum store_unit_action action;
 	struct store_unit after;
 	struct store_dispatch d;
 	struct unit_rec r;
@@ -415,9 +496,8 @@ int api_unit_status(void *appv, struct http_req *req, struct http_resp *resp)
 		return http_error(resp, 403, "forbidden", "this role may not change units", NULL);
 	if (api_body_object(req, resp, &body) || api_only_fields(body, allowed, resp))
 		goto out;
-	memset(&st, 0, sizeof st);
 	v = json_object_get(body, "action");
-	if (!json_is_string(v) || store_unit_action_parse(json_string_value(v), &st.action)) {
+	if (!json_is_string(v) || store_unit_action_parse(json_string_value(v), &action)) {
 		http_error(resp, 400, "invalid",
 			   "action must be acknowledge, arrive, clear, on_duty, off_duty, busy or free",
 			   "action");
@@ -428,40 +508,19 @@ int api_unit_status(void *appv, struct http_req *req, struct http_resp *resp)
 		http_error(resp, 400, "invalid", "note must be a string of at most 500 bytes", "note");
 		goto out;
 	}
-	st.note = v ? json_string_value(v) : NULL;
-	st.unit_id = id;
-	if (st.action == STORE_UNIT_ARRIVE) {
-		/* The case follows its first unit on scene, where its type has that step. */
-		st.step.from = "dispatched";
-		st.step.to = "on_scene";
-	}
-	st.at = api_now(app);
-	st.actor = s->name;
-	st.out = &after;
-	st.dispatch = &d;
-	rc = store_unit_apply(app->store, &st);
+	rc = api_unit_step(app, s->name, id, action, v ? json_string_value(v) : NULL, &after, &d);
 	if (rc == SG_ECONFLICT) {
 		rc = SG_OK;
-		unit_index_set_status(app->units, after.id, (enum unit_status)after.status);
 		sg_buf_printf(&resp->body,
 			      "{\"error\":{\"code\":\"invalid_transition\",\"message\":\"a unit that is "
 			      "%s cannot %s\",\"field\":\"action\",\"status\":\"%s\"}}",
-			      force_unit_status_name(after.status), store_unit_action_name(st.action),
+			      force_unit_status_name(after.status), store_unit_action_name(action),
 			      force_unit_status_name(after.status));
 		http_json(resp, 409);
 		goto out;
 	}
 	if (rc)
 		goto out;
-	unit_index_set_status(app->units, after.id, (enum unit_status)after.status);
-	api_publish_unit(app, &after);
-	if (st.case_changed) {
-		struct case_row c;
-		if (store_case_get(app->store, d.case_id, &c) == 0) {
-			publish_dispatch(app, &c, &d);
-			api_case_updated(app, &c);
-		}
-	}
 	sg_buf_puts(&resp->body, "{\"unit\":");
 	api_write_unit(app, &resp->body, &after);
 	sg_buf_puts(&resp->body, ",\"dispatch\":");
