@@ -89,7 +89,21 @@ $(BUILD)/replay/%: fuzz/%.c tests/fuzz_replay.c $(LIB)
 
 $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -O3 -march=native -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS) $(shell pkg-config --libs hiredis libpq 2>/dev/null)
+	$(CC) $(CFLAGS) -O3 -march=native -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+
+# bench/nearest also speaks to Redis (hiredis) and PostgreSQL (libpq), and only
+# it links them. Without their development files (sh tools/bench-deps.sh) it is
+# skipped with a message and everything else builds as usual.
+NEAREST_PKGS := hiredis libpq
+NEAREST_LIBS := $(shell pkg-config --libs $(NEAREST_PKGS) 2>/dev/null)
+$(BUILD)/bench/nearest: bench/nearest.c $(LIB)
+ifneq ($(NEAREST_LIBS),)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags $(NEAREST_PKGS)) -O3 -march=native -o $@ $< \
+		$(LIB) $(LDFLAGS) $(LDLIBS) $(NEAREST_LIBS)
+else
+	@echo "skipping $@: needs $(NEAREST_PKGS) (sh tools/bench-deps.sh)"
+endif
 
 run: deps
 	@$(MAKE) --no-print-directory $(BIN)
