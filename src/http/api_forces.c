@@ -1479,7 +1479,13 @@ int api_units_nearest(void *appv, struct http_req *req, struct http_resp *resp)
 	q.min_pos_at = now_ms(app) - app->policy->max_position_age_s * 1000;
 	q.scope = s->scope.all ? NULL : &s->scope;
 	memset(&why, 0, sizeof why);
-	if ((rc = unit_index_nearest(app->units, &q, hits, &n, &why)))
+	/*
+	 * The shortfall costs a pass over every unit whenever fewer than ask
+	 * match, so it is asked for only when fewer than k came back (asking
+	 * again: the answer may have moved in between, and the second is used).
+	 */
+	if ((rc = unit_index_nearest(app->units, &q, hits, &n, NULL)) ||
+	    (n < k && (rc = unit_index_nearest(app->units, &q, hits, &n, &why))))
 		return http_error(resp, 400, "invalid", "the query is out of range", NULL);
 
 	/* Where the point is: its grids and station, for the reasons. */
