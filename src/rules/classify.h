@@ -18,6 +18,8 @@
  *   notes        optional array of strings (kept, for people)
  *   fallback     id of the category given when nothing scores min_score
  *   min_score    optional integer 1..1000000 (default 1)
+ *   gap          optional integer 1..32 (default 8): the characters a
+ *                gapped term (below) allows between its two parts
  *   negation     optional {"terms": [...], "window": 0..32}: a term whose
  *                first byte comes within window bytes after the end of a
  *                negation term ("没有", "不是") does not count for the
@@ -47,7 +49,14 @@
  * category, then to the category listed first. Terms are UTF-8 substrings
  * (1..64 bytes) matched byte for byte, except that ASCII letters are folded
  * to lower case on both sides; text that is not valid UTF-8 is scanned all
- * the same (a stray byte simply matches nothing).
+ * the same (a stray byte simply matches nothing). A term may hold one '*'
+ * between two non-empty parts: "被*打" occurs where 打 begins at most gap
+ * characters after the end of a 被 (the nearest one before it), so that
+ * "被几个人围着打" needs no list of every filler. Chinese puts the actor and
+ * the object between such pairs (被…打, 把…偷, 往…扔), which plain substrings
+ * cannot cover. A gapped term is negated when its first part is; negation
+ * terms cannot have a '*'. Its match is reported with the offset
+ * CLASSIFY_OFFSET_UNKNOWN (it spans text that is not the term).
  *
  * Routing: a police category goes to CLASSIFY_STATION (the station owning
  * the place) unless routed to a police or emergency department; every
@@ -83,6 +92,7 @@
 #define CLASSIFY_MAX_NOTE_BYTES 1024
 #define CLASSIFY_MAX_TEXT ((size_t)1 << 20)        /* bytes of one report */
 #define CLASSIFY_MAX_MATCHES 16                    /* terms reported per result */
+#define CLASSIFY_MAX_GAPPED 1024                   /* distinct terms with a '*' */
 
 /* The department id given for police categories: the station owning the place. */
 #define CLASSIFY_STATION "station"
@@ -108,7 +118,8 @@ enum classify_match_kind {
 /* One term found in the text. */
 struct classify_match {
 	const char *term;  /* borrowed from the configuration (ASCII folded to lower case) */
-	size_t offset;     /* byte offset of its first counted occurrence, or CLASSIFY_OFFSET_UNKNOWN */
+	size_t offset;     /* byte offset of its first counted occurrence, or CLASSIFY_OFFSET_UNKNOWN
+			      (always for a gapped term) */
 	size_t len;        /* bytes */
 	enum classify_match_kind kind;
 };
@@ -157,7 +168,7 @@ void classify_config_free(struct classify_config *cfg);
  * Classifies NUL-terminated text with city-wide routing. Fills *out and
  * returns 0, or SG_EINVAL (a NULL argument) or SG_ETOOBIG (text longer than
  * CLASSIFY_MAX_TEXT), leaving *out untouched. Empty text gives the fallback.
- * Allocates nothing and writes nothing shared (about 12 KB of stack): safe
+ * Allocates nothing and writes nothing shared (about 20 KB of stack): safe
  * from any thread. About a microsecond for a report of a few dozen
  * characters with the default configuration.
  */
@@ -194,7 +205,7 @@ const char *classify_department_name(const struct classify_config *cfg, const ch
 
 /*
  * Writes the configuration back as a JSON document (two-space indent, members
- * in the order documented above, terms as folded; min_score, negation.window,
+ * in the order documented above, terms as folded; min_score, gap, negation.window,
  * each category's negation and each urgency rule's police_only written out;
  * empty optional lists and absent notes left out). Loading the output gives an equivalent configuration, and writing
  * that again gives the same bytes. On success *json is a NUL-terminated

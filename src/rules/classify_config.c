@@ -38,6 +38,15 @@ struct cl_occ {
 	uint32_t item;     /* index within its list */
 };
 
+/*
+ * A gapped term's occurrence (by refs slot) and, once recorded after every
+ * list (so that a list's slots stay contiguous), its two parts'.
+ */
+struct cl_gap_occ {
+	uint32_t slot, slot_a, slot_b;
+	uint32_t fold_off, len, at; /* the term in parse.fold; at: its '*' */
+};
+
 struct parse {
 	struct classify_config *cfg;
 	struct classify_error *err;
@@ -49,6 +58,8 @@ struct parse {
 	size_t refs_alloc;
 	const json_t **over_json;   /* per category: its priority_over array (borrowed) */
 	const json_t **notify_json; /* per category: its notify array (borrowed) */
+	struct cl_gap_occ *gaps;
+	size_t ngaps, gaps_alloc;
 };
 
 static int perr(struct parse *p, int rc, const char *path, const char *fmt, ...)
@@ -301,30 +312,13 @@ int cl_find_department(const struct classify_config *cfg, const char *id)
 	return -1;
 }
 
-/*
- * Records one term string for the rule (or the negation list) and reserves its
- * slot in refs; ids are assigned once every term is known.
- */
-static int add_term(struct parse *p, const json_t *v, const char *path, uint32_t rule,
+/* Records one occurrence of a term and reserves its slot in refs. */
+static int push_occ(struct parse *p, const char *s, size_t n, const char *path, uint32_t rule,
 		    enum cl_list list, uint32_t item)
 {
 	struct classify_config *cfg = p->cfg;
-	const char *s;
-	size_t n;
 	struct cl_occ *o;
 
-	if (!json_is_string(v))
-		return perr(p, SG_EINVAL, path, "must be a string");
-	s = json_string_value(v);
-	n = json_string_length(v);
-	if (n == 0)
-		return perr(p, SG_EINVAL, path, "must not be empty");
-	if (n > CLASSIFY_MAX_TERM_BYTES)
-		return perr(p, SG_ETOOBIG, path, "longer than %d bytes", CLASSIFY_MAX_TERM_BYTES);
-	if (has_control(s, n))
-		return perr(p, SG_EINVAL, path, "contains a control character");
-	if (s[0] == ' ' || s[n - 1] == ' ')
-		return perr(p, SG_EINVAL, path, "starts or ends with a space");
 	if (p->nocc >= CLASSIFY_MAX_TERMS)
 		return perr(p, SG_ETOOBIG, path, "more than %d terms in the document",
 			    CLASSIFY_MAX_TERMS);
@@ -344,6 +338,54 @@ static int add_term(struct parse *p, const json_t *v, const char *path, uint32_t
 	p->fold_len += n;
 	cfg->refs[o->slot] = UINT32_MAX;
 	return SG_OK;
+}
+
+/*
+ * Checks one term string of a rule (or of the negation list) and records it
+ * (a gapped term's parts come later: add_gap_parts). Ids are assigned once
+ * every term is known.
+ */
+static int add_term(struct parse *p, const json_t *v, const char *path, uint32_t rule,
+		    enum cl_list list, uint32_t item)
+{
+	struct classify_config *cfg = p->cfg;
+	const char *s, *star;
+	size_t n;
+	int rc;
+
+	if (!json_is_string(v))
+		return perr(p, SG_EINVAL, path, "must be a string");
+	s = json_string_value(v);
+	n = json_string_length(v);
+	if (n == 0)
+		return perr(p, SG_EINVAL, path, "must not be empty");
+	if (n > CLASSIFY_MAX_TERM_BYTES)
+		return perr(p, SG_ETOOBIG, path, "longer than %d bytes", CLASSIFY_MAX_TERM_BYTES);
+	if (has_control(s, n))
+		return perr(p, SG_EINVAL, path, "contains a control character");
+	if (s[0] == ' ' || s[n - 1] == ' ')
+		return perr(p, SG_EINVAL, path, "starts or ends with a space");
+	star = memchr(s, CL_GAP_MARK, n);
+	if (star) {
+		size_t at = (size_t)(star - s);
+		if (rule == CL_NEGATION_RULE)
+			return perr(p, SG_EINVAL, path, "a negation term cannot have a '*'");
+		if (at == 0 || at == n - 1 || memchr(star + 1, CL_GAP_MARK, n - at - 1) ||
+		    s[at - 1] == ' ' || s[at + 1] == ' ')
+			return perr(p, SG_EINVAL, path,
+				    "a '*' must stand once between two parts without spaces (\"被*打\")");
+		struct cl_gap_occ g = {.slot = (uint32_t)cfg->nrefs,
+				       .fold_off = (uint32_t)p->fold_len,
+				       .len = (uint32_t)n,
+				       .at = (uint32_t)at};
+		if ((rc = push_occ(p, s, n, path, rule, list, item)))
+			return rc;
+		if (grow((void **)&p->gaps, &p->gaps_alloc, p->ngaps + 1, sizeof *p->gaps))
+			return oom(p);
+		p->gaps[p->ngaps++] = g;
+		return SG_OK;
+	}
+	return push_occ(p, s, n, path, rule, list, item);
 }
 
 /* Reads a term list (an array of strings) into span; an absent list is empty. */
@@ -798,7 +840,7 @@ static int build_terms(struct parse *p)
 		const struct cl_occ *o = &p->occ[i], *q = i ? &p->occ[i - 1] : NULL;
 		bool same = q && q->len == o->len &&
 			    memcmp(p->fold + q->fold_off, p->fold + o->fold_off, o->len) == 0;
-		if (same && q->rule == o->rule) {
+		if (same && q->rule == o->rule && o->rule != CL_PART_RULE) {
 			occ_path(p, o, ip);
 			return perr(p, SG_EINVAL, ip, "term \"%.*s\" appears twice in the same %s",
 				    (int)o->len, p->fold + o->fold_off,
@@ -824,8 +866,11 @@ static int build_terms(struct parse *p)
 			np += o->len + 1;
 		}
 		t = &cfg->terms[cfg->nterms - 1];
-		t->roles |= o->rule == CL_NEGATION_RULE ? CL_ROLE_NEGATION : CL_ROLE_RULE;
-		if (o->rule != CL_NEGATION_RULE && o->list == CL_ANY)
+		if (o->rule == CL_NEGATION_RULE)
+			t->roles |= CL_ROLE_NEGATION;
+		else if (o->rule != CL_PART_RULE)
+			t->roles |= CL_ROLE_RULE;
+		if (o->rule != CL_NEGATION_RULE && o->rule != CL_PART_RULE && o->list == CL_ANY)
 			t->post_n++;
 		cfg->refs[o->slot] = (uint32_t)(cfg->nterms - 1);
 	}
@@ -854,10 +899,94 @@ out:
 	return rc;
 }
 
+/*
+ * Records the two parts of every gapped term as occurrences of their own,
+ * after every list, in refs slots that no list points at.
+ */
+static int add_gap_parts(struct parse *p)
+{
+	char part[CLASSIFY_MAX_TERM_BYTES];
+	int rc;
+
+	for (size_t i = 0; i < p->ngaps; i++) {
+		struct cl_gap_occ *g = &p->gaps[i];
+		memcpy(part, p->fold + g->fold_off, g->at);
+		g->slot_a = (uint32_t)p->cfg->nrefs;
+		if ((rc = push_occ(p, part, g->at, "", CL_PART_RULE, CL_ANY, 0)))
+			return rc;
+		memcpy(part, p->fold + g->fold_off + g->at + 1, g->len - g->at - 1);
+		g->slot_b = (uint32_t)p->cfg->nrefs;
+		if ((rc = push_occ(p, part, g->len - g->at - 1, "", CL_PART_RULE, CL_ANY, 0)))
+			return rc;
+	}
+	return SG_OK;
+}
+
+static uint8_t utf8_chars(const char *s, size_t n)
+{
+	uint8_t c = 0;
+
+	for (size_t i = 0; i < n; i++)
+		c += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return c;
+}
+
+/*
+ * Ties each gapped term to its parts once ids are known: the first part gets
+ * a slot for its last position in the scan, the second part the list of the
+ * gapped terms it closes. A term written in several rules is linked once.
+ */
+static int link_gaps(struct parse *p)
+{
+	struct classify_config *cfg = p->cfg;
+	uint32_t *fill = NULL;
+	size_t total = 0;
+
+	for (size_t t = 0; t < cfg->nterms; t++)
+		cfg->terms[t].chars = utf8_chars(cfg->terms[t].s, cfg->terms[t].len);
+	for (size_t i = 0; i < p->ngaps; i++) {
+		struct cl_term *g = &cfg->terms[cfg->refs[p->gaps[i].slot]];
+		uint32_t a = cfg->refs[p->gaps[i].slot_a], b = cfg->refs[p->gaps[i].slot_b];
+		if (g->roles & CL_ROLE_GAPPED)
+			continue;
+		if (cfg->ngapped == CLASSIFY_MAX_GAPPED)
+			return perr(p, SG_ETOOBIG, "", "more than %d distinct terms with a '*'",
+				    CLASSIFY_MAX_GAPPED);
+		cfg->ngapped++;
+		g->roles |= CL_ROLE_GAPPED;
+		g->part_a = a;
+		g->part_b = b;
+		if (!(cfg->terms[a].roles & CL_ROLE_PART_A)) {
+			cfg->terms[a].roles |= CL_ROLE_PART_A;
+			cfg->terms[a].a_slot = (uint32_t)cfg->nparts_a++;
+		}
+		cfg->terms[b].roles |= CL_ROLE_PART_B;
+		cfg->terms[b].gap_n++;
+	}
+	for (size_t t = 0; t < cfg->nterms; t++) {
+		cfg->terms[t].gap_off = (uint32_t)total;
+		total += cfg->terms[t].gap_n;
+	}
+	cfg->gap_post = calloc(total ? total : 1, sizeof *cfg->gap_post);
+	fill = calloc(cfg->nterms ? cfg->nterms : 1, sizeof *fill);
+	if (!cfg->gap_post || !fill) {
+		free(fill);
+		return oom(p);
+	}
+	for (size_t t = 0; t < cfg->nterms; t++) {
+		const struct cl_term *g = &cfg->terms[t];
+		if (g->roles & CL_ROLE_GAPPED)
+			cfg->gap_post[cfg->terms[g->part_b].gap_off + fill[g->part_b]++] =
+				(uint32_t)t;
+	}
+	free(fill);
+	return SG_OK;
+}
+
 static int parse_document(struct parse *p, const json_t *root)
 {
 	static const char *const members[] = {"version",  "notes",       "fallback",
-					      "min_score", "negation",   "urgency",
+					      "min_score", "gap",        "negation",   "urgency",
 					      "departments", "categories", "routing", NULL};
 	static const char *const neg_members[] = {"terms", "window", NULL};
 	struct classify_config *cfg = p->cfg;
@@ -878,7 +1007,9 @@ static int parse_document(struct parse *p, const json_t *root)
 	    (rc = get_string(p, root, "fallback", "", true, CLASSIFY_MAX_ID_BYTES, &fallback, NULL)))
 		return rc;
 	cfg->min_score = 1;
-	if ((rc = get_int(p, root, "min_score", "", false, 1, CL_MAX_MIN_SCORE, &cfg->min_score)))
+	cfg->gap = CL_DEFAULT_GAP;
+	if ((rc = get_int(p, root, "min_score", "", false, 1, CL_MAX_MIN_SCORE, &cfg->min_score)) ||
+	    (rc = get_int(p, root, "gap", "", false, 1, CL_MAX_GAP, &cfg->gap)))
 		return rc;
 
 	if (notes && json_array_size(notes)) {
@@ -966,7 +1097,8 @@ static int parse_document(struct parse *p, const json_t *root)
 		if ((rc = parse_route(p, json_array_get(routing, i), ip)))
 			return rc;
 	}
-	if ((rc = build_terms(p)) || (rc = index_routes(p)))
+	if ((rc = add_gap_parts(p)) || (rc = build_terms(p)) || (rc = link_gaps(p)) ||
+	    (rc = index_routes(p)))
 		return rc;
 	if (cl_automaton_build(cfg) != SG_OK)
 		return oom(p);
@@ -1009,6 +1141,7 @@ out:
 	free(p.fold);
 	free(p.over_json);
 	free(p.notify_json);
+	free(p.gaps);
 	if (rc == SG_OK)
 		*out = p.cfg;
 	else
@@ -1050,6 +1183,7 @@ void classify_config_free(struct classify_config *cfg)
 	free(cfg->terms);
 	free(cfg->pool);
 	free(cfg->post);
+	free(cfg->gap_post);
 	free(cfg->ac.delta);
 	free(cfg->ac.edge_off);
 	free(cfg->ac.edge_byte);
@@ -1138,6 +1272,7 @@ int classify_config_to_json(const struct classify_config *cfg, char **json, size
 	}
 	jset(&w, root, "fallback", json_string(cfg->cats[cfg->fallback].id));
 	jset(&w, root, "min_score", json_integer(cfg->min_score));
+	jset(&w, root, "gap", json_integer(cfg->gap));
 	if (cfg->negation.n) {
 		o = json_object();
 		if (o) {

@@ -34,11 +34,26 @@ enum cl_dept_kind {
 extern const char *const cl_kind_names[CL_KIND_COUNT];
 
 /* Distinct-term roles. */
-enum cl_term_role { CL_ROLE_RULE = 1 << 0, CL_ROLE_NEGATION = 1 << 1 };
+/*
+ * Distinct-term roles. A gapped term ("被*打") is never in the automaton: its
+ * two parts are, and the scan marks it when its second part begins close
+ * enough after its first ends.
+ */
+enum cl_term_role {
+	CL_ROLE_RULE = 1 << 0,     /* listed in a rule */
+	CL_ROLE_NEGATION = 1 << 1, /* listed in negation.terms */
+	CL_ROLE_GAPPED = 1 << 2,   /* holds a '*' */
+	CL_ROLE_PART_A = 1 << 3,   /* the part before a gapped term's '*' */
+	CL_ROLE_PART_B = 1 << 4,   /* the part after it */
+};
 
 #define CL_NO_DEPT (-1) /* the station: a police category's default */
 #define CL_URGENCY (-1) /* owner of an urgency rule */
 #define CL_NEGATION_RULE UINT32_MAX
+#define CL_PART_RULE (UINT32_MAX - 1) /* owner of a gapped term's part */
+#define CL_GAP_MARK '*'
+#define CL_DEFAULT_GAP 8
+#define CL_MAX_GAP 32
 #define CL_MAX_NOTES 64
 #define CL_MAX_NEG_WINDOW 32
 #define CL_MAX_WEIGHT 1000
@@ -90,7 +105,11 @@ struct cl_term {
 	const char *s;     /* into cfg->pool, NUL-terminated, folded */
 	uint8_t len;
 	uint8_t roles;     /* enum cl_term_role */
+	uint8_t chars;     /* UTF-8 characters (lead bytes) */
 	uint32_t post_off, post_n; /* rules listing this term in "terms", into cfg->post */
+	uint32_t part_a, part_b;   /* a gapped term's parts (distinct-term ids) */
+	uint32_t gap_off, gap_n;   /* a part B: the gapped terms it closes, into cfg->gap_post */
+	uint32_t a_slot;           /* a part A: its slot in the scan's positions */
 };
 
 /*
@@ -135,6 +154,10 @@ struct classify_config {
 	struct cl_span negation;  /* into refs */
 	int neg_window;
 	int min_score;
+	int gap;                  /* characters allowed between a gapped term's parts */
+	uint32_t *gap_post;
+	size_t ngapped;           /* distinct gapped terms */
+	size_t nparts_a;          /* distinct first parts */
 	int fallback;
 	uint32_t *refs;           /* distinct-term ids of every list, in document order */
 	size_t nrefs;

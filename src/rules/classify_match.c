@@ -68,7 +68,7 @@ static int build_dense(struct classify_config *cfg, const uint32_t *queue, size_
 }
 
 /*
- * Builds the automaton over the distinct terms. They are sorted, so a node's
+ * Builds the automaton over the distinct terms but the gapped ones. They are sorted, so a node's
  * children are created in increasing byte order and a term either continues
  * through the node's last-created child or needs a new one; the edges,
  * recorded in creation order, are then grouped by parent (stably, so they
@@ -98,6 +98,8 @@ int cl_automaton_build(struct classify_config *cfg)
 	for (size_t t = 0; t < cfg->nterms; t++) {
 		const struct cl_term *term = &cfg->terms[t];
 		uint32_t s = 0;
+		if (term->roles & CL_ROLE_GAPPED)
+			continue; /* its parts are terms of their own */
 		for (size_t i = 0; i < term->len; i++) {
 			uint8_t b = (uint8_t)term->s[i];
 			if (last[s] && lastbyte[s] == b) {
@@ -202,6 +204,10 @@ struct scan {
 	bool overflow;
 	size_t neg_end[CL_NEG_RING];
 	unsigned nneg;
+	const char *text;
+	/* Per first part of a gapped term: where its last occurrence starts and ends + 1 (0: none). */
+	uint32_t a_start[CLASSIFY_MAX_GAPPED];
+	uint32_t a_end[CLASSIFY_MAX_GAPPED];
 };
 
 static inline bool bit_get(const uint64_t *v, size_t i)
@@ -244,23 +250,58 @@ static bool negated(const struct classify_config *cfg, const struct scan *sc, si
 	return false;
 }
 
+/* Marks rule term t as occurring from start (and affirmed unless negated there). */
+static void mark_seen(const struct classify_config *cfg, struct scan *sc, uint32_t t, size_t start)
+{
+	if (bit_get(sc->affirmed, t))
+		return;
+	if (!bit_get(sc->seen, t)) {
+		bit_set(sc->seen, t);
+		if (sc->nlist < CL_SEEN_CAP) {
+			sc->list_term[sc->nlist] = t;
+			sc->list_off[sc->nlist++] = (uint32_t)start;
+		} else {
+			sc->overflow = true;
+		}
+	}
+	if (!negated(cfg, sc, start))
+		bit_set(sc->affirmed, t);
+}
+
+/*
+ * Second part b of gapped terms begins at start: each gapped term it closes
+ * occurs when its first part's last occurrence ended at most cfg->gap
+ * characters before (not after: overlapping parts do not count).
+ */
+static void close_gaps(const struct classify_config *cfg, struct scan *sc,
+		       const struct cl_term *b, size_t start)
+{
+	for (uint32_t k = 0; k < b->gap_n; k++) {
+		uint32_t g = cfg->gap_post[b->gap_off + k];
+		const struct cl_term *a = &cfg->terms[cfg->terms[g].part_a];
+		size_t a_end = sc->a_end[a->a_slot], chars = 0;
+		if (!a_end-- || a_end > start || start - a_end > (size_t)cfg->gap * 4)
+			continue;
+		for (size_t i = a_end; i < start; i++)
+			chars += ((unsigned char)sc->text[i] & 0xC0) != 0x80;
+		if (chars <= (size_t)cfg->gap)
+			mark_seen(cfg, sc, g, sc->a_start[a->a_slot]);
+	}
+}
+
 static void on_match(const struct classify_config *cfg, struct scan *sc, uint32_t t, size_t end)
 {
 	const struct cl_term *term = &cfg->terms[t];
 	size_t start = end - term->len;
 
-	if ((term->roles & CL_ROLE_RULE) && !bit_get(sc->affirmed, t)) {
-		if (!bit_get(sc->seen, t)) {
-			bit_set(sc->seen, t);
-			if (sc->nlist < CL_SEEN_CAP) {
-				sc->list_term[sc->nlist] = t;
-				sc->list_off[sc->nlist++] = (uint32_t)start;
-			} else {
-				sc->overflow = true;
-			}
-		}
-		if (!negated(cfg, sc, start))
-			bit_set(sc->affirmed, t);
+	if (term->roles & CL_ROLE_RULE)
+		mark_seen(cfg, sc, t, start);
+	/* Closed before recording, so that "打*打" needs two occurrences. */
+	if (term->roles & CL_ROLE_PART_B)
+		close_gaps(cfg, sc, term, start);
+	if (term->roles & CL_ROLE_PART_A) {
+		sc->a_start[term->a_slot] = (uint32_t)start;
+		sc->a_end[term->a_slot] = (uint32_t)end + 1;
 	}
 	/* Recorded after the check so that a term is never its own negation. */
 	if (term->roles & CL_ROLE_NEGATION)
@@ -400,7 +441,9 @@ static void explain_rule(const struct classify_config *cfg, const struct scan *s
 			}
 			res->matches[res->nmatches++] = (struct classify_match){
 				.term = cfg->terms[t].s,
-				.offset = seen_offset(sc, t),
+				.offset = cfg->terms[t].roles & CL_ROLE_GAPPED
+						  ? CLASSIFY_OFFSET_UNKNOWN
+						  : seen_offset(sc, t),
 				.len = cfg->terms[t].len,
 				.kind = kind,
 			};
@@ -435,6 +478,8 @@ int classify_text_in(const struct classify_config *cfg, const char *text, size_t
 	sc.nlist = 0;
 	sc.overflow = false;
 	sc.nneg = 0;
+	sc.text = text;
+	memset(sc.a_end, 0, cfg->nparts_a * sizeof sc.a_end[0]);
 	if (len)
 		scan_text(cfg, &sc, text, len);
 

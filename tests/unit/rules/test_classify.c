@@ -399,6 +399,100 @@ static void test_negation_word_right_before_a_term_cancels_it(void)
 	classify_config_free(NULL);
 }
 
+/* Reference for a gapped term a*b: some b begins 0..gap characters after the last a before it ends. */
+static bool naive_gapped(const char *text, const char *a, const char *b, int gap)
+{
+	size_t la = strlen(a), lb = strlen(b), n = strlen(text);
+
+	for (size_t bs = 0; bs + lb <= n; bs++) {
+		long last_end = -1;
+		if (memcmp(text + bs, b, lb) != 0)
+			continue;
+		/* the last a that has ended by the time this b has ended */
+		for (size_t as = 0; as + la <= bs + lb; as++)
+			if (memcmp(text + as, a, la) == 0)
+				last_end = (long)(as + la);
+		if (last_end < 0 || (size_t)last_end > bs)
+			continue;
+		int chars = 0;
+		for (size_t i = (size_t)last_end; i < bs; i++)
+			chars += ((unsigned char)text[i] & 0xC0) != 0x80;
+		if (chars <= gap)
+			return true;
+	}
+	return false;
+}
+
+static void test_gapped_terms_allow_a_few_characters_between_their_parts(void)
+{
+	struct classify_config *cfg = load_ok(MINI(
+		CAT("hit", "true", "2",
+		    "{\"terms\":[\"被*打\",\"把*偷\"],\"weight\":5},{\"terms\":[\"被\"],\"weight\":1}"),
+		"\"gap\":4,\"negation\":{\"terms\":[\"没\"]},"));
+	static const struct {
+		const char *text;
+		int score; /* of "hit"; 0: the fallback */
+	} cases[] = {
+		{"被打了", 6},                   /* no gap at all */
+		{"我被人打了", 6},               /* one character */
+		{"被几个人围打", 6},             /* four: the limit */
+		{"被几个人围着打", 1},           /* five: too far, only 被 counts */
+		{"打了他一下被", 1},             /* wrong order */
+		{"他把我的车偷了", 5},           /* the other term, without 被 */
+		{"被ABCD打", 6},                 /* ASCII characters count one each */
+		{"被\xe2\x80\x9c人\xe2\x80\x9d打", 6},
+		{"没被人打", 0},                 /* negated at its first part (police: negation on) */
+		{"", 0},
+	};
+	struct classify_result r;
+
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		CHECK_EQ_INT(classify_text(cfg, cases[i].text, &r), SG_OK);
+		if (cases[i].score != (strcmp(r.category, "hit") == 0 ? r.score : 0))
+			fprintf(stderr, "  \"%s\": %s %d, want %d\n", cases[i].text, r.category,
+				r.score, cases[i].score);
+		CHECK_EQ_INT(strcmp(r.category, "hit") == 0 ? r.score : 0, cases[i].score);
+	}
+	/* The match is reported as the term, at no offset (it is not in the text as written). */
+	classify_ok(cfg, "我被人打了", &r);
+	bool gapped = false;
+	for (size_t k = 0; k < r.nmatches; k++)
+		if (strcmp(r.matches[k].term, "被*打") == 0)
+			gapped = r.matches[k].offset == CLASSIFY_OFFSET_UNKNOWN;
+	CHECK(gapped);
+	/* It is written back as it was, gap included. */
+	char *json = NULL;
+	CHECK_EQ_INT(classify_config_to_json(cfg, &json, NULL), SG_OK);
+	CHECK(json && strstr(json, "\"被*打\"") && strstr(json, "\"gap\": 4"));
+	free(json);
+	classify_config_free(cfg);
+
+	/* Random texts over a small alphabet against the reference. */
+	cfg = load_ok(MINIR(CAT("hit", "false", "2", "{\"terms\":[\"甲乙*丙\"],\"weight\":1}"),
+			    "\"gap\":3,", ROUTE("hit")));
+	if (!cfg)
+		return;
+	static const char *const alpha[] = {"甲", "乙", "丙", "丁", "a"};
+	uint32_t x = 12345;
+	int agree = 0;
+	for (int t = 0; t < 2000; t++) {
+		char text[64 * 3 + 1] = "";
+		int n = 1 + (int)((x = x * 1103515245u + 12345u) >> 16) % 12;
+		for (int k = 0; k < n; k++)
+			strcat(text, alpha[((x = x * 1103515245u + 12345u) >> 16) % 5]);
+		CHECK_EQ_INT(classify_text(cfg, text, &r), SG_OK);
+		bool want = naive_gapped(text, "甲乙", "丙", 3);
+		if (want != (strcmp(r.category, "hit") == 0))
+			fprintf(stderr, "  \"%s\": got %s, want %s\n", text, r.category,
+				want ? "hit" : "other");
+		agree += want == (strcmp(r.category, "hit") == 0);
+	}
+	CHECK_EQ_INT(agree, 2000);
+	classify_config_free(cfg);
+}
+
 static void test_ascii_letters_match_without_case(void)
 {
 	struct classify_config *cfg = load_ok(MINI(
@@ -907,6 +1001,31 @@ static void test_config_errors_name_the_member_at_fault(void)
 		     SG_EINVAL, "notes[1]", "note not a string");
 	expect_error(MINI(CAT("x", "true", "3", "{\"terms\":[\"甲\"],\"weight\":1}"), "\"negation\":[\"没\"],"),
 		     SG_EINVAL, "negation", "negation not an object");
+	expect_error(MINI(CAT("x", "true", "3", "{\"terms\":[\"甲\",\"*打\"],\"weight\":1}"), ""),
+		     SG_EINVAL, "categories[0].rules[0].terms[1]", "gap at the start");
+	expect_error(MINI(CAT("x", "true", "3", "{\"terms\":[\"被*\"],\"weight\":1}"), ""),
+		     SG_EINVAL, "categories[0].rules[0].terms[0]", "gap at the end");
+	expect_error(MINI(CAT("x", "true", "3", "{\"terms\":[\"被*人*打\"],\"weight\":1}"), ""),
+		     SG_EINVAL, "categories[0].rules[0].terms[0]", "two gaps");
+	expect_error(MINI(CAT("x", "true", "3", "{\"terms\":[\"被 *打\"],\"weight\":1}"), ""),
+		     SG_EINVAL, "categories[0].rules[0].terms[0]", "space before the gap");
+	expect_error(MINI(CAT("x", "true", "3", "{\"terms\":[\"被*打\",\"被*打\"],\"weight\":1}"), ""),
+		     SG_EINVAL, "categories[0].rules[0].terms[1]", "gapped term twice in a rule");
+	expect_error(MINI(CAT("x", "true", "3", "{\"terms\":[\"甲\"],\"weight\":1}"),
+			  "\"negation\":{\"terms\":[\"没*有\"]},"),
+		     SG_EINVAL, "negation.terms[0]", "gapped negation term");
+	expect_error(MINI(CAT("x", "true", "3", "{\"terms\":[\"甲\"],\"weight\":1}"), "\"gap\":0,"),
+		     SG_EINVAL, "gap", "gap of zero");
+	expect_error(MINI(CAT("x", "true", "3", "{\"terms\":[\"甲\"],\"weight\":1}"), "\"gap\":33,"),
+		     SG_EINVAL, "gap", "gap too wide");
+	{
+		/* Parts shared between gapped terms and with plain terms are no duplicates. */
+		struct classify_config *ok = load_ok(MINI(
+			CAT("x", "true", "3",
+			    "{\"terms\":[\"被*打\",\"被*揍\",\"被\",\"打\"],\"weight\":1},"
+			    "{\"terms\":[\"被*打\"],\"weight\":2}"), ""));
+		classify_config_free(ok);
+	}
 	expect_error(MINI(CAT("x", "true", "3", "[]"), ""),
 		     SG_EINVAL, "categories[0].rules[0]", "rule not an object");
 	expect_error(MINI("{\"id\":\"x\",\"name_zh\":\"a\\u0001\",\"name_en\":\"x\",\"police\":true,"
@@ -1151,6 +1270,7 @@ int main(void)
 	TEST_RUN(test_rule_needs_any_term_any_with_all_of_all_and_none_of_not);
 	TEST_RUN(test_min_score_sends_weak_evidence_to_the_fallback);
 	TEST_RUN(test_negation_word_right_before_a_term_cancels_it);
+	TEST_RUN(test_gapped_terms_allow_a_few_characters_between_their_parts);
 	TEST_RUN(test_ascii_letters_match_without_case);
 	TEST_RUN(test_urgency_words_raise_priority_and_old_news_lowers_it);
 	TEST_RUN(test_matches_explain_the_choice_with_offsets);
