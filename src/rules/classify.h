@@ -38,6 +38,14 @@
  *                category: "没有人受伤" is no assault, but "没有路灯" is
  *                exactly the street-light complaint
  *   routing      array of {"category", "area"?, "department", "note"?}
+ *   learned      optional {"below": 1..1000000, "examples": [{"category",
+ *                "text"}, ...]}: labelled example reports (text 1..1024
+ *                bytes, at most CLASSIFY_MAX_EXAMPLES). When the rules' best
+ *                score is below "below" (nothing scoring included), the
+ *                category is the one a naive Bayes model over the examples'
+ *                characters and character pairs gives the text, if the text
+ *                shares any with them (classify_learn.c); the result then
+ *                has learned set and score 0
  *
  * A rule is {"terms": [...], "with"?: [...], "all"?: [...], "not"?: [...],
  * "weight": 1..1000}. It matches when the text contains any of terms, any of
@@ -93,6 +101,8 @@
 #define CLASSIFY_MAX_TEXT ((size_t)1 << 20)        /* bytes of one report */
 #define CLASSIFY_MAX_MATCHES 16                    /* terms reported per result */
 #define CLASSIFY_MAX_GAPPED 1024                   /* distinct terms with a '*' */
+#define CLASSIFY_MAX_EXAMPLES 20000                /* learned.examples */
+#define CLASSIFY_MAX_EXAMPLE_BYTES 1024
 
 /* The department id given for police categories: the station owning the place. */
 #define CLASSIFY_STATION "station"
@@ -137,6 +147,7 @@ struct classify_result {
 	int runner_up_score;
 	size_t nmatches;
 	bool matches_truncated;   /* more terms matched than CLASSIFY_MAX_MATCHES */
+	bool learned;             /* chosen by the examples, not the rules (score is then 0) */
 	struct classify_match matches[CLASSIFY_MAX_MATCHES]; /* past nmatches: not written */
 };
 
@@ -168,7 +179,7 @@ void classify_config_free(struct classify_config *cfg);
  * Classifies NUL-terminated text with city-wide routing. Fills *out and
  * returns 0, or SG_EINVAL (a NULL argument) or SG_ETOOBIG (text longer than
  * CLASSIFY_MAX_TEXT), leaving *out untouched. Empty text gives the fallback.
- * Allocates nothing and writes nothing shared (about 20 KB of stack): safe
+ * Allocates nothing and writes nothing shared (about 32 KB of stack): safe
  * from any thread. About a microsecond for a report of a few dozen
  * characters with the default configuration.
  */
@@ -207,7 +218,8 @@ const char *classify_department_name(const struct classify_config *cfg, const ch
  * Writes the configuration back as a JSON document (two-space indent, members
  * in the order documented above, terms as folded; min_score, gap, negation.window,
  * each category's negation and each urgency rule's police_only written out;
- * empty optional lists and absent notes left out). Loading the output gives an equivalent configuration, and writing
+ * empty optional lists and absent notes left out; learned written only when
+ * it has examples). Loading the output gives an equivalent configuration, and writing
  * that again gives the same bytes. On success *json is a NUL-terminated
  * string the caller frees with free() and *len (if not NULL) its length;
  * SG_ENOMEM otherwise.

@@ -983,11 +983,58 @@ static int link_gaps(struct parse *p)
 	return SG_OK;
 }
 
+/* Reads "learned" (absent: no examples); categories must be known. */
+static int parse_learned(struct parse *p, const json_t *v)
+{
+	static const char *const members[] = {"below", "examples", NULL};
+	static const char *const ex_members[] = {"category", "text", NULL};
+	struct classify_config *cfg = p->cfg;
+	struct cl_learned *l = &cfg->learned;
+	const json_t *arr;
+	char ip[CL_PATH], mp[CL_PATH];
+	int rc;
+
+	if (!v)
+		return SG_OK;
+	if (!json_is_object(v))
+		return perr(p, SG_EINVAL, "learned", "must be an object");
+	if ((rc = check_members(p, v, "learned", members)) ||
+	    (rc = get_int(p, v, "below", "learned", true, 1, CL_MAX_MIN_SCORE, &l->below)) ||
+	    (rc = get_array(p, v, "examples", "learned", true, CLASSIFY_MAX_EXAMPLES, &arr)))
+		return rc;
+	l->examples = calloc(json_array_size(arr) ? json_array_size(arr) : 1, sizeof *l->examples);
+	if (!l->examples)
+		return oom(p);
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		const json_t *e = json_array_get(arr, i);
+		const char *cat, *text;
+		size_t n;
+		pathf(ip, "learned.examples[%zu]", i);
+		if (!json_is_object(e))
+			return perr(p, SG_EINVAL, ip, "must be an object");
+		if ((rc = check_members(p, e, ip, ex_members)) ||
+		    (rc = get_string(p, e, "category", ip, true, CLASSIFY_MAX_ID_BYTES, &cat, NULL)) ||
+		    (rc = get_string(p, e, "text", ip, true, CLASSIFY_MAX_EXAMPLE_BYTES, &text, &n)))
+			return rc;
+		struct cl_example *ex = &l->examples[l->nexamples];
+		ex->category = cl_find_category(cfg, cat);
+		if (ex->category < 0) {
+			path_join(mp, ip, "category");
+			return perr(p, SG_EINVAL, mp, "unknown category \"%s\"", cat);
+		}
+		ex->text = dup_n(text, n);
+		if (!ex->text)
+			return oom(p);
+		l->nexamples++;
+	}
+	return SG_OK;
+}
+
 static int parse_document(struct parse *p, const json_t *root)
 {
 	static const char *const members[] = {"version",  "notes",       "fallback",
 					      "min_score", "gap",        "negation",   "urgency",
-					      "departments", "categories", "routing", NULL};
+					      "departments", "categories", "routing", "learned", NULL};
 	static const char *const neg_members[] = {"terms", "window", NULL};
 	struct classify_config *cfg = p->cfg;
 	const json_t *notes, *depts, *cats, *urgency, *routing, *neg;
@@ -1088,6 +1135,8 @@ static int parse_document(struct parse *p, const json_t *root)
 			return rc;
 	}
 
+	if ((rc = parse_learned(p, json_object_get(root, "learned"))))
+		return rc;
 	cfg->routes = calloc(json_array_size(routing) ? json_array_size(routing) : 1,
 			     sizeof *cfg->routes);
 	if (!cfg->routes)
@@ -1100,7 +1149,7 @@ static int parse_document(struct parse *p, const json_t *root)
 	if ((rc = add_gap_parts(p)) || (rc = build_terms(p)) || (rc = link_gaps(p)) ||
 	    (rc = index_routes(p)))
 		return rc;
-	if (cl_automaton_build(cfg) != SG_OK)
+	if (cl_automaton_build(cfg) != SG_OK || cl_learn_build(cfg) != SG_OK)
 		return oom(p);
 	return SG_OK;
 }
@@ -1191,6 +1240,7 @@ void classify_config_free(struct classify_config *cfg)
 	free(cfg->ac.fail);
 	free(cfg->ac.term);
 	free(cfg->ac.out);
+	cl_learn_free(&cfg->learned);
 	free(cfg);
 }
 
@@ -1355,6 +1405,27 @@ int classify_config_to_json(const struct classify_config *cfg, char **json, size
 		jappend(&w, arr, o);
 	}
 	jset(&w, root, "routing", arr);
+
+	if (cfg->learned.nexamples) {
+		o = json_object();
+		arr = json_array();
+		for (size_t i = 0; arr && i < cfg->learned.nexamples; i++) {
+			const struct cl_example *ex = &cfg->learned.examples[i];
+			json_t *e = json_object();
+			if (e) {
+				jset(&w, e, "category", json_string(cfg->cats[ex->category].id));
+				jset(&w, e, "text", json_string(ex->text));
+			}
+			jappend(&w, arr, e);
+		}
+		if (o) {
+			jset(&w, o, "below", json_integer(cfg->learned.below));
+			jset(&w, o, "examples", arr);
+		} else {
+			json_decref(arr);
+		}
+		jset(&w, root, "learned", o);
+	}
 
 	if (w.failed)
 		goto out;

@@ -137,6 +137,36 @@ struct cl_ac {
 	size_t nstates;
 };
 
+/* One labelled example report ("learned.examples"). */
+struct cl_example {
+	int category;
+	char *text;
+};
+
+/* A (feature, category) count turned into its weight, see classify_learn.c. */
+struct cl_feat_cat {
+	uint16_t category;
+	float delta;
+};
+
+/*
+ * The model learned from the examples at load: an open-addressing table of
+ * character features (keys, 0 for an empty slot), each with its categories.
+ */
+struct cl_learned {
+	int below;                 /* used when the rules' best score is below this */
+	struct cl_example *examples;
+	size_t nexamples;
+	uint64_t *key;             /* cap slots */
+	uint32_t *off, *n;         /* into pairs */
+	size_t cap;
+	size_t nfeatures;
+	struct cl_feat_cat *pairs;
+	float *prior;              /* per category: log share of the examples */
+	float *absent;             /* per category: log weight of a feature never seen with it */
+	uint32_t *count;           /* per category: examples */
+};
+
 struct classify_config {
 	int version;
 	char **notes;
@@ -166,6 +196,7 @@ struct classify_config {
 	char *pool;               /* the distinct terms' bytes */
 	uint32_t *post;
 	struct cl_ac ac;
+	struct cl_learned learned;
 };
 
 /* ASCII upper case to lower case; every other byte as it is. */
@@ -198,5 +229,17 @@ const char *cl_dept_id(const struct classify_config *cfg, int dept);
  * what was allocated is freed with the configuration.
  */
 int cl_automaton_build(struct classify_config *cfg);
+
+/* Builds cfg->learned's model from its examples: SG_OK or SG_ENOMEM. */
+int cl_learn_build(struct classify_config *cfg);
+
+/*
+ * The category the examples suggest for len bytes of text, or -1 when the
+ * text shares no feature with them (or there are none).
+ */
+int cl_learn_predict(const struct classify_config *cfg, const char *text, size_t len);
+
+/* Frees what cl_learn_build and the loader allocated. */
+void cl_learn_free(struct cl_learned *l);
 
 #endif

@@ -512,11 +512,23 @@ int classify_text_in(const struct classify_config *cfg, const char *text, size_t
 		second = best;
 		best = -1;
 	}
+	/* Weak or no evidence from the rules: ask the examples (classify_learn.c). */
+	bool learned = false;
+	if (cfg->learned.nfeatures && (best < 0 || score[best] < cfg->learned.below)) {
+		int lc = cl_learn_predict(cfg, text, len);
+		if (lc >= 0 && lc != best) {
+			if (best >= 0)
+				second = best;
+			best = lc;
+			learned = true;
+		}
+	}
 
 	/* Only the used part of the match array is cleared (and copied below). */
 	memset(&res, 0, offsetof(struct classify_result, matches));
 	res.category_index = best >= 0 ? best : cfg->fallback;
-	res.score = best >= 0 ? score[best] : 0;
+	res.score = best >= 0 && !learned ? score[best] : 0;
+	res.learned = learned;
 	if (second >= 0 && second != res.category_index) {
 		res.runner_up = cfg->cats[second].id;
 		res.runner_up_score = score[second];

@@ -493,6 +493,94 @@ static void test_gapped_terms_allow_a_few_characters_between_their_parts(void)
 	classify_config_free(cfg);
 }
 
+static void test_examples_decide_when_the_rules_say_too_little(void)
+{
+	/* "hit" has one keyword rule; the examples teach it other words, and "calm" too. */
+	struct classify_config *cfg = load_ok(MINIR(
+		CAT("hit", "true", "2", "{\"terms\":[\"打人\"],\"weight\":8},{\"terms\":[\"吵\"],\"weight\":2}")
+		"," CAT("calm", "false", "3", "{\"terms\":[\"安静\"],\"weight\":8}"),
+		"\"learned\":{\"below\":6,\"examples\":["
+		"{\"category\":\"hit\",\"text\":\"他拿剪刀冲过来划伤了我的手\"},"
+		"{\"category\":\"hit\",\"text\":\"有人拿着剪刀在街上乱挥\"},"
+		"{\"category\":\"calm\",\"text\":\"楼下的花开得很好看\"},"
+		"{\"category\":\"calm\",\"text\":\"公园里的花很好看\"}]},",
+		ROUTE("calm")));
+	struct classify_result r;
+
+	if (!cfg)
+		return;
+	/* No rule matches: the examples' words decide. */
+	classify_ok(cfg, "那个人拿着剪刀追我", &r);
+	CHECK_STR(r.category, "hit");
+	CHECK(r.learned);
+	CHECK_EQ_INT(r.score, 0);
+	CHECK(r.police);
+	classify_ok(cfg, "小区的花真好看", &r);
+	CHECK_STR(r.category, "calm");
+	CHECK(r.learned && !r.police);
+	CHECK_STR(r.department, "city");
+	/* A weak rule (2 < below) is overruled, and becomes the runner-up. */
+	classify_ok(cfg, "他们吵着吵着，楼下的花开得很好看", &r);
+	CHECK_STR(r.category, "calm");
+	CHECK(r.learned);
+	CHECK(r.runner_up && strcmp(r.runner_up, "hit") == 0 && r.runner_up_score == 2);
+	/* A strong one is not. */
+	classify_ok(cfg, "有人打人，花很好看", &r);
+	CHECK_STR(r.category, "hit");
+	CHECK(!r.learned);
+	CHECK_EQ_INT(r.score, 8);
+	/* A text sharing nothing with the examples gets the fallback; so does empty text. */
+	classify_ok(cfg, "ABC", &r);
+	CHECK_STR(r.category, "other");
+	CHECK(!r.learned);
+	classify_ok(cfg, "", &r);
+	CHECK_STR(r.category, "other");
+	/* The examples are written back, and load back to the same document. */
+	char *json = NULL, *again = NULL;
+	struct classify_config *back = NULL;
+	CHECK_EQ_INT(classify_config_to_json(cfg, &json, NULL), SG_OK);
+	CHECK(json && strstr(json, "\"below\": 6") && strstr(json, "他拿剪刀冲过来划伤了我的手"));
+	if (json)
+		back = load_ok(json);
+	if (back) {
+		CHECK_EQ_INT(classify_config_to_json(back, &again, NULL), SG_OK);
+		CHECK(again && strcmp(json, again) == 0);
+		classify_ok(back, "那个人拿着剪刀追我", &r);
+		CHECK_STR(r.category, "hit");
+	}
+	free(json);
+	free(again);
+	classify_config_free(back);
+	classify_config_free(cfg);
+
+	/* One byte past the limit of an example's text. */
+	size_t cap = CLASSIFY_MAX_EXAMPLE_BYTES + 1024;
+	char *doc = malloc(cap), *text = malloc(CLASSIFY_MAX_EXAMPLE_BYTES + 2);
+	if (doc && text) {
+		memset(text, 'a', CLASSIFY_MAX_EXAMPLE_BYTES + 1);
+		text[CLASSIFY_MAX_EXAMPLE_BYTES + 1] = '\0';
+		snprintf(doc, cap,
+			 "{\"version\":1,\"fallback\":\"other\",\"learned\":{\"below\":5,\"examples\":"
+			 "[{\"category\":\"other\",\"text\":\"%s\"}]}," DEPTS ",\"categories\":["
+			 "{\"id\":\"other\",\"name_zh\":\"o\",\"name_en\":\"o\",\"police\":false,"
+			 "\"priority\":4,\"rules\":[]}],"
+			 "\"routing\":[{\"category\":\"other\",\"department\":\"city\"}]}",
+			 text);
+		expect_error(doc, SG_ETOOBIG, "learned.examples[0].text", "example too long");
+		text[CLASSIFY_MAX_EXAMPLE_BYTES] = '\0'; /* at the limit: fine */
+		snprintf(doc, cap,
+			 "{\"version\":1,\"fallback\":\"other\",\"learned\":{\"below\":5,\"examples\":"
+			 "[{\"category\":\"other\",\"text\":\"%s\"}]}," DEPTS ",\"categories\":["
+			 "{\"id\":\"other\",\"name_zh\":\"o\",\"name_en\":\"o\",\"police\":false,"
+			 "\"priority\":4,\"rules\":[]}],"
+			 "\"routing\":[{\"category\":\"other\",\"department\":\"city\"}]}",
+			 text);
+		classify_config_free(load_ok(doc));
+	}
+	free(text);
+	free(doc);
+}
+
 static void test_ascii_letters_match_without_case(void)
 {
 	struct classify_config *cfg = load_ok(MINI(
@@ -649,10 +737,15 @@ static void test_fallback_when_nothing_matches_and_for_empty_text(void)
 	CHECK(cfg != NULL);
 	if (!cfg)
 		return;
+	/* No rule matches: the examples may still suggest something, at score 0. */
 	classify_ok(cfg, "今天天气不错", &r);
+	CHECK_EQ_INT(r.score, 0);
+	CHECK(r.learned || strcmp(r.category, "other") == 0);
+	/* Sharing not even a character with the examples, it is the fallback. */
+	classify_ok(cfg, "\xc5\xbd\xc5\xbd\xc5\xbd", &r);
 	CHECK_STR(r.category, "other");
 	CHECK_EQ_INT(r.score, 0);
-	CHECK(!r.police);
+	CHECK(!r.police && !r.learned);
 	CHECK_STR(r.department, "hotline_12345");
 	CHECK_EQ_INT(r.nmatches, 0);
 	classify_ok(cfg, "", &r);
@@ -700,7 +793,8 @@ static void test_long_binary_and_invalid_utf8_texts_are_scanned_safely(void)
 	CHECK_STR(r.category, "fire");
 	const char *cut = "着\xe7\x81";
 	classify_ok(cfg, cut, &r);
-	CHECK_STR(r.category, "other");
+	CHECK_EQ_INT(r.score, 0); /* no term matched (the examples may still guess) */
+	CHECK(strcmp(r.category, "fire") != 0 || r.learned);
 
 	/* A NUL inside the text does not end it for classify_text_in. */
 	const char withnul[] = "abc\0楼道里着火了";
@@ -1015,6 +1109,21 @@ static void test_config_errors_name_the_member_at_fault(void)
 	expect_error(MINI(CAT("x", "true", "3", "{\"terms\":[\"甲\"],\"weight\":1}"),
 			  "\"negation\":{\"terms\":[\"没*有\"]},"),
 		     SG_EINVAL, "negation.terms[0]", "gapped negation term");
+	expect_error(MINI(CAT("x", "true", "3", "{\"terms\":[\"甲\"],\"weight\":1}"),
+			  "\"learned\":{\"below\":5,\"examples\":[{\"category\":\"y\",\"text\":\"甲\"}]},"),
+		     SG_EINVAL, "learned.examples[0].category", "example of an unknown category");
+	expect_error(MINI(CAT("x", "true", "3", "{\"terms\":[\"甲\"],\"weight\":1}"),
+			  "\"learned\":{\"below\":5,\"examples\":[{\"category\":\"x\",\"text\":\"\"}]},"),
+		     SG_EINVAL, "learned.examples[0].text", "empty example");
+	expect_error(MINI(CAT("x", "true", "3", "{\"terms\":[\"甲\"],\"weight\":1}"),
+			  "\"learned\":{\"examples\":[]},"),
+		     SG_EINVAL, "learned.below", "examples without below");
+	expect_error(MINI(CAT("x", "true", "3", "{\"terms\":[\"甲\"],\"weight\":1}"),
+			  "\"learned\":{\"below\":5,\"examples\":[{\"category\":\"x\",\"text\":\"甲\",\"why\":1}]},"),
+		     SG_EINVAL, "learned.examples[0].why", "unknown member of an example");
+	expect_error(MINI(CAT("x", "true", "3", "{\"terms\":[\"甲\"],\"weight\":1}"),
+			  "\"learned\":[],"),
+		     SG_EINVAL, "learned", "learned not an object");
 	expect_error(MINI(CAT("x", "true", "3", "{\"terms\":[\"甲\"],\"weight\":1}"), "\"gap\":0,"),
 		     SG_EINVAL, "gap", "gap of zero");
 	expect_error(MINI(CAT("x", "true", "3", "{\"terms\":[\"甲\"],\"weight\":1}"), "\"gap\":33,"),
@@ -1272,6 +1381,7 @@ int main(void)
 	TEST_RUN(test_min_score_sends_weak_evidence_to_the_fallback);
 	TEST_RUN(test_negation_word_right_before_a_term_cancels_it);
 	TEST_RUN(test_gapped_terms_allow_a_few_characters_between_their_parts);
+	TEST_RUN(test_examples_decide_when_the_rules_say_too_little);
 	TEST_RUN(test_ascii_letters_match_without_case);
 	TEST_RUN(test_urgency_words_raise_priority_and_old_news_lowers_it);
 	TEST_RUN(test_matches_explain_the_choice_with_offsets);
