@@ -163,7 +163,7 @@ struct cl_learned {
 	size_t nfeatures;
 	struct cl_feat_cat *pairs;
 	float *prior;              /* per category: log share of the examples */
-	float *absent;             /* per category: log weight of a feature never seen with it */
+	float *absent;             /* per category: log P(feature | category) of one never seen with it */
 	uint32_t *count;           /* per category: examples */
 };
 
