@@ -47,7 +47,8 @@
  *                score is below "below" (nothing scoring included), the
  *                category is the one a naive Bayes model over the examples'
  *                characters and character pairs gives the text, if the text
- *                shares any with them (classify_learn.c); the result then
+ *                shares any with them (classify_learn.c), except a
+ *                category whose terms the text negates; the result then
  *                has learned set and score 0
  *
  * A rule is {"terms": [...], "with"?: [...], "all"?: [...], "not"?: [...],

@@ -234,10 +234,12 @@ int cl_automaton_build(struct classify_config *cfg);
 int cl_learn_build(struct classify_config *cfg);
 
 /*
- * The category the examples suggest for len bytes of text, or -1 when the
- * text shares no feature with them (or there are none).
+ * The category the examples suggest for len bytes of text, never one with
+ * denied[c] set (denied may be NULL), or -1 when the text shares no feature
+ * with them (or there are none).
  */
-int cl_learn_predict(const struct classify_config *cfg, const char *text, size_t len);
+int cl_learn_predict(const struct classify_config *cfg, const char *text, size_t len,
+		     const bool *denied);
 
 /* Frees what cl_learn_build and the loader allocated. */
 void cl_learn_free(struct cl_learned *l);

@@ -239,7 +239,8 @@ static void add_feature(const struct cl_learned *l, uint64_t key, uint32_t *seen
 		score[l->pairs[l->off[h] + j].category] += l->pairs[l->off[h] + j].delta;
 }
 
-int cl_learn_predict(const struct classify_config *cfg, const char *text, size_t len)
+int cl_learn_predict(const struct classify_config *cfg, const char *text, size_t len,
+		     const bool *denied)
 {
 	const struct cl_learned *l = &cfg->learned;
 	const unsigned char *s = (const unsigned char *)text;
@@ -269,7 +270,7 @@ int cl_learn_predict(const struct classify_config *cfg, const char *text, size_t
 	if (!known)
 		return -1;
 	for (size_t c = 0; c < cfg->ncats; c++) {
-		if (!l->count[c])
+		if (!l->count[c] || (denied && denied[c]))
 			continue;
 		score[c] += l->prior[c] + (double)known * l->absent[c];
 		if (best < 0 || score[c] > score[best])

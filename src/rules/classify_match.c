@@ -515,7 +515,23 @@ int classify_text_in(const struct classify_config *cfg, const char *text, size_t
 	/* Weak or no evidence from the rules: ask the examples (classify_learn.c). */
 	bool learned = false;
 	if (cfg->learned.nfeatures && (best < 0 || score[best] < cfg->learned.below)) {
-		int lc = cl_learn_predict(cfg, text, len);
+		/*
+		 * The model knows no negation: a category whose own terms the text
+		 * negates ("没着火") is not its to give.
+		 */
+		bool denied[CLASSIFY_MAX_CATEGORIES];
+		memset(denied, 0, cfg->ncats * sizeof denied[0]);
+		for (size_t i = 0; i < sc.nlist; i++) {
+			uint32_t t = sc.list_term[i];
+			if (bit_get(sc.affirmed, t))
+				continue;
+			for (uint32_t k = 0; k < cfg->terms[t].post_n; k++) {
+				const struct cl_rule *r = &cfg->rules[cfg->post[cfg->terms[t].post_off + k]];
+				if (r->owner >= 0 && cfg->cats[r->owner].negation)
+					denied[r->owner] = true;
+			}
+		}
+		int lc = cl_learn_predict(cfg, text, len, denied);
 		if (lc >= 0 && lc != best) {
 			if (best >= 0)
 				second = best;

@@ -64,15 +64,15 @@ with srv:
     s.check(st == 200 and len(cfg["categories"]) >= 20 and len(cfg["departments"]) >= 20,
             "an admin reads the rules", st)
 
-    # First run over HTTP: police 95.7%, sensible department 92.0%, category 90.8%; the floors
+    # First run over HTTP: police 97.4%, sensible department 93.5%, category 91.5%; the floors
     # sit just under (the goal of the issue is 90% police).
     n, n_police, n_dept, n_cat, rejected = run_holdout(srv, admin, cfg)
     print("holdout over HTTP: %d reports, police/non-police %.1f%%, sensible department %.1f%%, "
           "category %.1f%%, %d refused" % (n, 100.0 * n_police / n, 100.0 * n_dept / n,
                                           100.0 * n_cat / n, rejected), flush=True)
     s.check(n >= 150 and rejected == 0, "every hold-out report is accepted", rejected)
-    s.check(n_police * 1000 >= n * 950, "hold-out police/non-police at its first-run figure", n_police)
-    s.check(n_dept * 1000 >= n * 915, "hold-out reports reach a sensible department", n_dept)
+    s.check(n_police * 1000 >= n * 960, "hold-out police/non-police at its first-run figure", n_police)
+    s.check(n_dept * 1000 >= n * 925, "hold-out reports reach a sensible department", n_dept)
     st, body = srv.get("/api/v1/admin/classify", token=analyst)
     s.check(st == 403, "an analyst may not", body)
 
