@@ -1,15 +1,18 @@
 /*
- * classify.h — classifying citizens' reports (110 and 12345) by keyword rules.
+ * classify.h — classifying citizens' reports (110 and 12345) by keyword rules
+ * and, where they say too little, by labelled examples.
  *
- * The taxonomy, the keyword rules, the departments and the routing of each
- * category to a department are configuration (data/rules/classify.json), not
- * code. This module loads and validates that JSON, builds one Aho–Corasick
- * automaton over every term, and then classifies a report's text in a few
+ * The taxonomy, the keyword rules, the labelled examples, the departments and
+ * the routing of each category to a department are configuration
+ * (data/rules/classify.json), not code. This module loads and validates that
+ * JSON, builds one Aho–Corasick automaton over every term and a naive Bayes
+ * model over the examples, and then classifies a report's text in
  * microseconds: a category, whether it is a police matter, a priority, the
  * department it goes to, a score and the terms that decided it (shown to the
  * operator). It does no I/O: the caller reads the file and hands over text.
  * Splitting text into sentences, segmenting words, and learning from
- * operators' corrections are not done here.
+ * operators' corrections while running are not done here (a correction
+ * becomes an example in the next configuration).
  *
  * The configuration document (every member is checked; unknown members are
  * refused):
@@ -18,6 +21,8 @@
  *   notes        optional array of strings (kept, for people)
  *   fallback     id of the category given when nothing scores min_score
  *   min_score    optional integer 1..1000000 (default 1)
+ *   gap          optional integer 1..32 (default 8): the characters a
+ *                gapped term (below) allows between its two parts
  *   negation     optional {"terms": [...], "window": 0..32}: a term whose
  *                first byte comes within window bytes after the end of a
  *                negation term ("没有", "不是") does not count for the
@@ -36,6 +41,15 @@
  *                category: "没有人受伤" is no assault, but "没有路灯" is
  *                exactly the street-light complaint
  *   routing      array of {"category", "area"?, "department", "note"?}
+ *   learned      optional {"below": 1..1000000, "examples": [{"category",
+ *                "text"}, ...]}: labelled example reports (text 1..1024
+ *                bytes, at most CLASSIFY_MAX_EXAMPLES). When the rules' best
+ *                score is below "below" (nothing scoring included), the
+ *                category is the one a naive Bayes model over the examples'
+ *                characters and character pairs gives the text, if the text
+ *                shares any with them (classify_learn.c), except a
+ *                category whose terms the text negates; the result then
+ *                has learned set and score 0
  *
  * A rule is {"terms": [...], "with"?: [...], "all"?: [...], "not"?: [...],
  * "weight": 1..1000}. It matches when the text contains any of terms, any of
@@ -47,7 +61,14 @@
  * category, then to the category listed first. Terms are UTF-8 substrings
  * (1..64 bytes) matched byte for byte, except that ASCII letters are folded
  * to lower case on both sides; text that is not valid UTF-8 is scanned all
- * the same (a stray byte simply matches nothing).
+ * the same (a stray byte simply matches nothing). A term may hold one '*'
+ * between two non-empty parts: "被*打" occurs where 打 begins at most gap
+ * characters after the end of a 被 (the nearest one before it), so that
+ * "被几个人围着打" needs no list of every filler. Chinese puts the actor and
+ * the object between such pairs (被…打, 把…偷, 往…扔), which plain substrings
+ * cannot cover. A gapped term is negated when its first part is; negation
+ * terms cannot have a '*'. Its match is reported with the offset
+ * CLASSIFY_OFFSET_UNKNOWN (it spans text that is not the term).
  *
  * Routing: a police category goes to CLASSIFY_STATION (the station owning
  * the place) unless routed to a police or emergency department; every
@@ -83,6 +104,9 @@
 #define CLASSIFY_MAX_NOTE_BYTES 1024
 #define CLASSIFY_MAX_TEXT ((size_t)1 << 20)        /* bytes of one report */
 #define CLASSIFY_MAX_MATCHES 16                    /* terms reported per result */
+#define CLASSIFY_MAX_GAPPED 1024                   /* distinct terms with a '*' */
+#define CLASSIFY_MAX_EXAMPLES 20000                /* learned.examples */
+#define CLASSIFY_MAX_EXAMPLE_BYTES 1024
 
 /* The department id given for police categories: the station owning the place. */
 #define CLASSIFY_STATION "station"
@@ -108,7 +132,8 @@ enum classify_match_kind {
 /* One term found in the text. */
 struct classify_match {
 	const char *term;  /* borrowed from the configuration (ASCII folded to lower case) */
-	size_t offset;     /* byte offset of its first counted occurrence, or CLASSIFY_OFFSET_UNKNOWN */
+	size_t offset;     /* byte offset of its first counted occurrence, or CLASSIFY_OFFSET_UNKNOWN
+			      (always for a gapped term) */
 	size_t len;        /* bytes */
 	enum classify_match_kind kind;
 };
@@ -126,6 +151,7 @@ struct classify_result {
 	int runner_up_score;
 	size_t nmatches;
 	bool matches_truncated;   /* more terms matched than CLASSIFY_MAX_MATCHES */
+	bool learned;             /* chosen by the examples, not the rules (score is then 0) */
 	struct classify_match matches[CLASSIFY_MAX_MATCHES]; /* past nmatches: not written */
 };
 
@@ -157,9 +183,10 @@ void classify_config_free(struct classify_config *cfg);
  * Classifies NUL-terminated text with city-wide routing. Fills *out and
  * returns 0, or SG_EINVAL (a NULL argument) or SG_ETOOBIG (text longer than
  * CLASSIFY_MAX_TEXT), leaving *out untouched. Empty text gives the fallback.
- * Allocates nothing and writes nothing shared (about 12 KB of stack): safe
- * from any thread. About a microsecond for a report of a few dozen
- * characters with the default configuration.
+ * Allocates nothing and writes nothing shared (about 32 KB of stack): safe
+ * from any thread. A microsecond or two for a report of a few dozen
+ * characters by the rules; some 10–40 more when the examples are asked (for
+ * one report in four with the default configuration).
  */
 int classify_text(const struct classify_config *cfg, const char *text,
 		  struct classify_result *out);
@@ -203,9 +230,10 @@ int classify_department_get(const struct classify_config *cfg, size_t index,
 
 /*
  * Writes the configuration back as a JSON document (two-space indent, members
- * in the order documented above, terms as folded; min_score, negation.window,
+ * in the order documented above, terms as folded; min_score, gap, negation.window,
  * each category's negation and each urgency rule's police_only written out;
- * empty optional lists and absent notes left out). Loading the output gives an equivalent configuration, and writing
+ * empty optional lists and absent notes left out; learned written only when
+ * it has examples). Loading the output gives an equivalent configuration, and writing
  * that again gives the same bytes. On success *json is a NUL-terminated
  * string the caller frees with free() and *len (if not NULL) its length;
  * SG_ENOMEM otherwise.

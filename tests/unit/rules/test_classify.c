@@ -177,7 +177,13 @@ static void test_report_table_meets_accuracy_targets(void)
 	CHECK(s.category_ok * 100 >= s.rows * 85);
 }
 
-static void test_holdout_table_meets_police_accuracy_target(void)
+/*
+ * The hold-out table was run once before this test existed (police 97.4%,
+ * category 91.5%); the floors sit just under that, so that a change making
+ * new text worse fails here. Once anything is tuned on these reports, they
+ * are no hold-out any more: move them to reports_zh.tsv and write new ones.
+ */
+static void test_holdout_table_stays_at_its_first_run_figures(void)
 {
 	struct classify_config *cfg = load_default();
 	struct table_score s;
@@ -189,8 +195,9 @@ static void test_holdout_table_meets_police_accuracy_target(void)
 	printf("holdout %s: %d reports, police/non-police %.1f%%, category %.1f%%\n", HOLDOUT,
 	       s.rows, 100.0 * s.police_ok / (s.rows ? s.rows : 1),
 	       100.0 * s.category_ok / (s.rows ? s.rows : 1));
-	CHECK(s.rows >= 50);
-	CHECK(s.police_ok * 100 >= s.rows * 90);
+	CHECK(s.rows >= 150);
+	CHECK(s.police_ok * 1000 >= s.rows * 960);
+	CHECK(s.category_ok * 1000 >= s.rows * 905);
 }
 
 static void test_default_config_has_the_documented_taxonomy(void)
@@ -399,6 +406,191 @@ static void test_negation_word_right_before_a_term_cancels_it(void)
 	classify_config_free(NULL);
 }
 
+/* Reference for a gapped term a*b: some b begins 0..gap characters after the last a before it ends. */
+static bool naive_gapped(const char *text, const char *a, const char *b, int gap)
+{
+	size_t la = strlen(a), lb = strlen(b), n = strlen(text);
+
+	for (size_t bs = 0; bs + lb <= n; bs++) {
+		long last_end = -1;
+		if (memcmp(text + bs, b, lb) != 0)
+			continue;
+		/* the last a that has ended by the time this b has ended */
+		for (size_t as = 0; as + la <= bs + lb; as++)
+			if (memcmp(text + as, a, la) == 0)
+				last_end = (long)(as + la);
+		if (last_end < 0 || (size_t)last_end > bs)
+			continue;
+		int chars = 0;
+		for (size_t i = (size_t)last_end; i < bs; i++)
+			chars += ((unsigned char)text[i] & 0xC0) != 0x80;
+		if (chars <= gap)
+			return true;
+	}
+	return false;
+}
+
+static void test_gapped_terms_allow_a_few_characters_between_their_parts(void)
+{
+	struct classify_config *cfg = load_ok(MINI(
+		CAT("hit", "true", "2",
+		    "{\"terms\":[\"被*打\",\"把*偷\"],\"weight\":5},{\"terms\":[\"被\"],\"weight\":1}"),
+		"\"gap\":4,\"negation\":{\"terms\":[\"没\"]},"));
+	static const struct {
+		const char *text;
+		int score; /* of "hit"; 0: the fallback */
+	} cases[] = {
+		{"被打了", 6},                   /* no gap at all */
+		{"我被人打了", 6},               /* one character */
+		{"被几个人围打", 6},             /* four: the limit */
+		{"被几个人围着打", 1},           /* five: too far, only 被 counts */
+		{"打了他一下被", 1},             /* wrong order */
+		{"他把我的车偷了", 5},           /* the other term, without 被 */
+		{"被ABCD打", 6},                 /* ASCII characters count one each */
+		{"被\xe2\x80\x9c人\xe2\x80\x9d打", 6},
+		{"没被人打", 0},                 /* negated at its first part (police: negation on) */
+		{"", 0},
+	};
+	struct classify_result r;
+
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		CHECK_EQ_INT(classify_text(cfg, cases[i].text, &r), SG_OK);
+		if (cases[i].score != (strcmp(r.category, "hit") == 0 ? r.score : 0))
+			fprintf(stderr, "  \"%s\": %s %d, want %d\n", cases[i].text, r.category,
+				r.score, cases[i].score);
+		CHECK_EQ_INT(strcmp(r.category, "hit") == 0 ? r.score : 0, cases[i].score);
+	}
+	/* The match is reported as the term, at no offset (it is not in the text as written). */
+	classify_ok(cfg, "我被人打了", &r);
+	bool gapped = false;
+	for (size_t k = 0; k < r.nmatches; k++)
+		if (strcmp(r.matches[k].term, "被*打") == 0)
+			gapped = r.matches[k].offset == CLASSIFY_OFFSET_UNKNOWN;
+	CHECK(gapped);
+	/* It is written back as it was, gap included. */
+	char *json = NULL;
+	CHECK_EQ_INT(classify_config_to_json(cfg, &json, NULL), SG_OK);
+	CHECK(json && strstr(json, "\"被*打\"") && strstr(json, "\"gap\": 4"));
+	free(json);
+	classify_config_free(cfg);
+
+	/* Random texts over a small alphabet against the reference. */
+	cfg = load_ok(MINIR(CAT("hit", "false", "2", "{\"terms\":[\"甲乙*丙\"],\"weight\":1}"),
+			    "\"gap\":3,", ROUTE("hit")));
+	if (!cfg)
+		return;
+	static const char *const alpha[] = {"甲", "乙", "丙", "丁", "a"};
+	uint32_t x = 12345;
+	int agree = 0;
+	for (int t = 0; t < 2000; t++) {
+		char text[64 * 3 + 1] = "";
+		int n = 1 + (int)((x = x * 1103515245u + 12345u) >> 16) % 12;
+		for (int k = 0; k < n; k++)
+			strcat(text, alpha[((x = x * 1103515245u + 12345u) >> 16) % 5]);
+		CHECK_EQ_INT(classify_text(cfg, text, &r), SG_OK);
+		bool want = naive_gapped(text, "甲乙", "丙", 3);
+		if (want != (strcmp(r.category, "hit") == 0))
+			fprintf(stderr, "  \"%s\": got %s, want %s\n", text, r.category,
+				want ? "hit" : "other");
+		agree += want == (strcmp(r.category, "hit") == 0);
+	}
+	CHECK_EQ_INT(agree, 2000);
+	classify_config_free(cfg);
+}
+
+static void test_examples_decide_when_the_rules_say_too_little(void)
+{
+	/* "hit" has one keyword rule; the examples teach it other words, and "calm" too. */
+	struct classify_config *cfg = load_ok(MINIR(
+		CAT("hit", "true", "2", "{\"terms\":[\"打人\"],\"weight\":8},{\"terms\":[\"吵\"],\"weight\":2}")
+		"," CAT("calm", "false", "3", "{\"terms\":[\"安静\"],\"weight\":8}"),
+		"\"negation\":{\"terms\":[\"没\"]},\"learned\":{\"below\":6,\"examples\":["
+		"{\"category\":\"hit\",\"text\":\"他拿剪刀冲过来划伤了我的手\"},"
+		"{\"category\":\"hit\",\"text\":\"有人拿着剪刀在街上乱挥\"},"
+		"{\"category\":\"calm\",\"text\":\"楼下的花开得很好看\"},"
+		"{\"category\":\"calm\",\"text\":\"公园里的花很好看\"}]},",
+		ROUTE("calm")));
+	struct classify_result r;
+
+	if (!cfg)
+		return;
+	/* No rule matches: the examples' words decide. */
+	classify_ok(cfg, "那个人拿着剪刀追我", &r);
+	CHECK_STR(r.category, "hit");
+	CHECK(r.learned);
+	CHECK_EQ_INT(r.score, 0);
+	CHECK(r.police);
+	classify_ok(cfg, "小区的花真好看", &r);
+	CHECK_STR(r.category, "calm");
+	CHECK(r.learned && !r.police);
+	CHECK_STR(r.department, "city");
+	/* A weak rule (2 < below) is overruled, and becomes the runner-up. */
+	classify_ok(cfg, "他们吵着吵着，楼下的花开得很好看", &r);
+	CHECK_STR(r.category, "calm");
+	CHECK(r.learned);
+	CHECK(r.runner_up && strcmp(r.runner_up, "hit") == 0 && r.runner_up_score == 2);
+	/* A strong one is not. */
+	classify_ok(cfg, "有人打人，花很好看", &r);
+	CHECK_STR(r.category, "hit");
+	CHECK(!r.learned);
+	CHECK_EQ_INT(r.score, 8);
+	/* A category whose own term the text negates is not the examples' to give. */
+	classify_ok(cfg, "他拿着剪刀，但是没打人", &r);
+	CHECK(strcmp(r.category, "hit") != 0);
+	/* A text sharing nothing with the examples gets the fallback; so does empty text. */
+	classify_ok(cfg, "ABC", &r);
+	CHECK_STR(r.category, "other");
+	CHECK(!r.learned);
+	classify_ok(cfg, "", &r);
+	CHECK_STR(r.category, "other");
+	/* The examples are written back, and load back to the same document. */
+	char *json = NULL, *again = NULL;
+	struct classify_config *back = NULL;
+	CHECK_EQ_INT(classify_config_to_json(cfg, &json, NULL), SG_OK);
+	CHECK(json && strstr(json, "\"below\": 6") && strstr(json, "他拿剪刀冲过来划伤了我的手"));
+	if (json)
+		back = load_ok(json);
+	if (back) {
+		CHECK_EQ_INT(classify_config_to_json(back, &again, NULL), SG_OK);
+		CHECK(again && strcmp(json, again) == 0);
+		classify_ok(back, "那个人拿着剪刀追我", &r);
+		CHECK_STR(r.category, "hit");
+	}
+	free(json);
+	free(again);
+	classify_config_free(back);
+	classify_config_free(cfg);
+
+	/* One byte past the limit of an example's text. */
+	size_t cap = CLASSIFY_MAX_EXAMPLE_BYTES + 1024;
+	char *doc = malloc(cap), *text = malloc(CLASSIFY_MAX_EXAMPLE_BYTES + 2);
+	if (doc && text) {
+		memset(text, 'a', CLASSIFY_MAX_EXAMPLE_BYTES + 1);
+		text[CLASSIFY_MAX_EXAMPLE_BYTES + 1] = '\0';
+		snprintf(doc, cap,
+			 "{\"version\":1,\"fallback\":\"other\",\"learned\":{\"below\":5,\"examples\":"
+			 "[{\"category\":\"other\",\"text\":\"%s\"}]}," DEPTS ",\"categories\":["
+			 "{\"id\":\"other\",\"name_zh\":\"o\",\"name_en\":\"o\",\"police\":false,"
+			 "\"priority\":4,\"rules\":[]}],"
+			 "\"routing\":[{\"category\":\"other\",\"department\":\"city\"}]}",
+			 text);
+		expect_error(doc, SG_ETOOBIG, "learned.examples[0].text", "example too long");
+		text[CLASSIFY_MAX_EXAMPLE_BYTES] = '\0'; /* at the limit: fine */
+		snprintf(doc, cap,
+			 "{\"version\":1,\"fallback\":\"other\",\"learned\":{\"below\":5,\"examples\":"
+			 "[{\"category\":\"other\",\"text\":\"%s\"}]}," DEPTS ",\"categories\":["
+			 "{\"id\":\"other\",\"name_zh\":\"o\",\"name_en\":\"o\",\"police\":false,"
+			 "\"priority\":4,\"rules\":[]}],"
+			 "\"routing\":[{\"category\":\"other\",\"department\":\"city\"}]}",
+			 text);
+		classify_config_free(load_ok(doc));
+	}
+	free(text);
+	free(doc);
+}
+
 static void test_ascii_letters_match_without_case(void)
 {
 	struct classify_config *cfg = load_ok(MINI(
@@ -427,7 +619,7 @@ static void test_urgency_words_raise_priority_and_old_news_lowers_it(void)
 	CHECK_STR(r.category, "theft");
 	CHECK_EQ_INT(r.priority, 2);
 	CHECK_EQ_INT(r.base_priority, 2);
-	classify_ok(cfg, "小偷正在撬我家隔壁的门", &r);
+	classify_ok(cfg, "小偷正在撬锁，就在我家楼下", &r);
 	CHECK_STR(r.category, "theft");
 	CHECK_EQ_INT(r.priority, 1);
 	bool urgent_term = false;
@@ -470,7 +662,8 @@ static void test_matches_explain_the_choice_with_offsets(void)
 	CHECK(r.nmatches >= 1);
 	for (size_t i = 0; i < r.nmatches; i++) {
 		const struct classify_match *m = &r.matches[i];
-		CHECK(m->offset != CLASSIFY_OFFSET_UNKNOWN);
+		/* A gapped term ("被*偷") is not in the text as written: it has no offset. */
+		CHECK((m->offset == CLASSIFY_OFFSET_UNKNOWN) == (strchr(m->term, '*') != NULL));
 		if (m->offset != CLASSIFY_OFFSET_UNKNOWN)
 			CHECK(memcmp(text + m->offset, m->term, m->len) == 0);
 		if (strcmp(m->term, "被偷") == 0)
@@ -554,10 +747,15 @@ static void test_fallback_when_nothing_matches_and_for_empty_text(void)
 	CHECK(cfg != NULL);
 	if (!cfg)
 		return;
+	/* No rule matches: the examples may still suggest something, at score 0. */
 	classify_ok(cfg, "今天天气不错", &r);
+	CHECK_EQ_INT(r.score, 0);
+	CHECK(r.learned || strcmp(r.category, "other") == 0);
+	/* Sharing not even a character with the examples, it is the fallback. */
+	classify_ok(cfg, "\xc5\xbd\xc5\xbd\xc5\xbd", &r);
 	CHECK_STR(r.category, "other");
 	CHECK_EQ_INT(r.score, 0);
-	CHECK(!r.police);
+	CHECK(!r.police && !r.learned);
 	CHECK_STR(r.department, "hotline_12345");
 	CHECK_EQ_INT(r.nmatches, 0);
 	classify_ok(cfg, "", &r);
@@ -605,7 +803,8 @@ static void test_long_binary_and_invalid_utf8_texts_are_scanned_safely(void)
 	CHECK_STR(r.category, "fire");
 	const char *cut = "着\xe7\x81";
 	classify_ok(cfg, cut, &r);
-	CHECK_STR(r.category, "other");
+	CHECK_EQ_INT(r.score, 0); /* no term matched (the examples may still guess) */
+	CHECK(strcmp(r.category, "fire") != 0 || r.learned);
 
 	/* A NUL inside the text does not end it for classify_text_in. */
 	const char withnul[] = "abc\0楼道里着火了";
@@ -907,6 +1106,46 @@ static void test_config_errors_name_the_member_at_fault(void)
 		     SG_EINVAL, "notes[1]", "note not a string");
 	expect_error(MINI(CAT("x", "true", "3", "{\"terms\":[\"甲\"],\"weight\":1}"), "\"negation\":[\"没\"],"),
 		     SG_EINVAL, "negation", "negation not an object");
+	expect_error(MINI(CAT("x", "true", "3", "{\"terms\":[\"甲\",\"*打\"],\"weight\":1}"), ""),
+		     SG_EINVAL, "categories[0].rules[0].terms[1]", "gap at the start");
+	expect_error(MINI(CAT("x", "true", "3", "{\"terms\":[\"被*\"],\"weight\":1}"), ""),
+		     SG_EINVAL, "categories[0].rules[0].terms[0]", "gap at the end");
+	expect_error(MINI(CAT("x", "true", "3", "{\"terms\":[\"被*人*打\"],\"weight\":1}"), ""),
+		     SG_EINVAL, "categories[0].rules[0].terms[0]", "two gaps");
+	expect_error(MINI(CAT("x", "true", "3", "{\"terms\":[\"被 *打\"],\"weight\":1}"), ""),
+		     SG_EINVAL, "categories[0].rules[0].terms[0]", "space before the gap");
+	expect_error(MINI(CAT("x", "true", "3", "{\"terms\":[\"被*打\",\"被*打\"],\"weight\":1}"), ""),
+		     SG_EINVAL, "categories[0].rules[0].terms[1]", "gapped term twice in a rule");
+	expect_error(MINI(CAT("x", "true", "3", "{\"terms\":[\"甲\"],\"weight\":1}"),
+			  "\"negation\":{\"terms\":[\"没*有\"]},"),
+		     SG_EINVAL, "negation.terms[0]", "gapped negation term");
+	expect_error(MINI(CAT("x", "true", "3", "{\"terms\":[\"甲\"],\"weight\":1}"),
+			  "\"learned\":{\"below\":5,\"examples\":[{\"category\":\"y\",\"text\":\"甲\"}]},"),
+		     SG_EINVAL, "learned.examples[0].category", "example of an unknown category");
+	expect_error(MINI(CAT("x", "true", "3", "{\"terms\":[\"甲\"],\"weight\":1}"),
+			  "\"learned\":{\"below\":5,\"examples\":[{\"category\":\"x\",\"text\":\"\"}]},"),
+		     SG_EINVAL, "learned.examples[0].text", "empty example");
+	expect_error(MINI(CAT("x", "true", "3", "{\"terms\":[\"甲\"],\"weight\":1}"),
+			  "\"learned\":{\"examples\":[]},"),
+		     SG_EINVAL, "learned.below", "examples without below");
+	expect_error(MINI(CAT("x", "true", "3", "{\"terms\":[\"甲\"],\"weight\":1}"),
+			  "\"learned\":{\"below\":5,\"examples\":[{\"category\":\"x\",\"text\":\"甲\",\"why\":1}]},"),
+		     SG_EINVAL, "learned.examples[0].why", "unknown member of an example");
+	expect_error(MINI(CAT("x", "true", "3", "{\"terms\":[\"甲\"],\"weight\":1}"),
+			  "\"learned\":[],"),
+		     SG_EINVAL, "learned", "learned not an object");
+	expect_error(MINI(CAT("x", "true", "3", "{\"terms\":[\"甲\"],\"weight\":1}"), "\"gap\":0,"),
+		     SG_EINVAL, "gap", "gap of zero");
+	expect_error(MINI(CAT("x", "true", "3", "{\"terms\":[\"甲\"],\"weight\":1}"), "\"gap\":33,"),
+		     SG_EINVAL, "gap", "gap too wide");
+	{
+		/* Parts shared between gapped terms and with plain terms are no duplicates. */
+		struct classify_config *ok = load_ok(MINI(
+			CAT("x", "true", "3",
+			    "{\"terms\":[\"被*打\",\"被*揍\",\"被\",\"打\"],\"weight\":1},"
+			    "{\"terms\":[\"被*打\"],\"weight\":2}"), ""));
+		classify_config_free(ok);
+	}
 	expect_error(MINI(CAT("x", "true", "3", "[]"), ""),
 		     SG_EINVAL, "categories[0].rules[0]", "rule not an object");
 	expect_error(MINI("{\"id\":\"x\",\"name_zh\":\"a\\u0001\",\"name_en\":\"x\",\"police\":true,"
@@ -1111,7 +1350,7 @@ static void test_classification_takes_microseconds_per_report(void)
 	char *text = read_file(TABLE, NULL), *rows[2000];
 	size_t nrows = 0, bytes = 0;
 	struct classify_result r;
-	int rounds = 200;
+	int rounds = 50;
 	double t0, ns;
 
 	CHECK(cfg && text);
@@ -1144,13 +1383,15 @@ int main(void)
 {
 	TEST_RUN(test_default_config_has_the_documented_taxonomy);
 	TEST_RUN(test_report_table_meets_accuracy_targets);
-	TEST_RUN(test_holdout_table_meets_police_accuracy_target);
+	TEST_RUN(test_holdout_table_stays_at_its_first_run_figures);
 	TEST_RUN(test_gas_leak_takes_precedence_over_gas_service);
 	TEST_RUN(test_priority_over_drops_a_higher_scoring_category);
 	TEST_RUN(test_ties_go_to_urgency_then_police_then_order);
 	TEST_RUN(test_rule_needs_any_term_any_with_all_of_all_and_none_of_not);
 	TEST_RUN(test_min_score_sends_weak_evidence_to_the_fallback);
 	TEST_RUN(test_negation_word_right_before_a_term_cancels_it);
+	TEST_RUN(test_gapped_terms_allow_a_few_characters_between_their_parts);
+	TEST_RUN(test_examples_decide_when_the_rules_say_too_little);
 	TEST_RUN(test_ascii_letters_match_without_case);
 	TEST_RUN(test_urgency_words_raise_priority_and_old_news_lowers_it);
 	TEST_RUN(test_matches_explain_the_choice_with_offsets);
