@@ -1,5 +1,5 @@
 /*
- * classify_config.c — libFuzzer target for rules/classify.c's configuration
+ * classify_config.c — libFuzzer target for the classifier's configuration (rules/classify_config.c)
  * loader (and, through a loaded configuration, the classifier).
  *
  * Feeds the input as a configuration document. When it is refused, the
