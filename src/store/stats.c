@@ -1,11 +1,20 @@
 /*
  * stats.c — the statistics counters: moved inside the transaction of the
- * change that causes them (so they never disagree with the cases), read by
- * day range with GROUP BY over a small, pre-aggregated table.
+ * change that causes them (so they never disagree with the cases).
+ *
+ * Writes: a case's counters go to the core's per-batch aggregate and reach
+ * the tables once per commit (a batch of reports in one district touches its
+ * district and city counters once, not once per report). Every daily counter
+ * has its month in a roll-up kept in the same statement pair.
+ *
+ * Reads: a day range is read as whole months from the roll-up plus the days
+ * at either end, summed per group in C: a year is about 12 months and 30
+ * days of rows instead of 365 days.
  */
 #include "store/store_internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/err.h"
@@ -21,48 +30,392 @@ int64_t store_stats_day(int64_t unix_s)
 	return t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
 }
 
+int64_t store__stats_month(int64_t day)
+{
+	/* Civil date of a day count (H. Hinnant's algorithm), proleptic Gregorian. */
+	int64_t z = day + 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153;
+	int64_t m = mp < 10 ? mp + 3 : mp - 9;
+	int64_t y = yoe + era * 400 + (m <= 2);
+	return y * 12 + m - 1;
+}
+
+int64_t store__stats_month_first_day(int64_t month)
+{
+	int64_t y = (month >= 0 ? month : month - 11) / 12, m = month - y * 12 + 1;
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/*
+ * Adds n to one counter and to its month in the roll-up that the statistics
+ * read for whole months (stats_cases_month), both in the running transaction.
+ */
+static int count_upsert(sqlite3 *db, int64_t area, int64_t day, const char *category,
+			const char *source, int police, int64_t n)
+{
+	static const char day_sql[] = "INSERT INTO stats_cases VALUES(?,?,?,?,?,?) "
+				      "ON CONFLICT DO UPDATE SET n = n + excluded.n";
+	static const char month_sql[] = "INSERT INTO stats_cases_month VALUES(?,?,?,?,?,?) "
+					"ON CONFLICT DO UPDATE SET n = n + excluded.n";
+	const char *sqls[2] = { day_sql, month_sql };
+	int rc = SG_OK;
+
+	for (int t = 0; !rc && t < 2; t++) {
+		sqlite3_stmt *st = NULL;
+		if ((rc = store__stmt(db, sqls[t], &st)))
+			break;
+		sqlite3_bind_int64(st, 1, area);
+		sqlite3_bind_int64(st, 2, t ? store__stats_month(day) : day);
+		sqlite3_bind_text(st, 3, category, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, source, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 5, police);
+		sqlite3_bind_int64(st, 6, n);
+		rc = store__rc(sqlite3_step(st));
+		store__stmt_done(st);
+	}
+	return rc;
+}
+
+/*
+ * The batch's pending counter deltas: one entry per distinct counter (dense,
+ * in first-touch order), an open-addressing index over them, and a log of
+ * every delta so that a command that rolls back takes its own out again.
+ */
+struct pending_entry {
+	int64_t area, day, n;
+	int police;
+	char category[CASE_ID_MAX];
+	char source[16];
+};
+
+struct pending_delta {
+	uint32_t entry;
+	int32_t delta;
+};
+
+struct store__stats_pending {
+	struct pending_entry *e;
+	size_t ne, cap_e;
+	uint32_t *idx; /* entry + 1; 0 empty */
+	size_t cap_idx;
+	struct pending_delta *log;
+	size_t nlog, cap_log;
+};
+
+static uint64_t pending_hash(int64_t area, int64_t day, const char *category, const char *source,
+			     int police)
+{
+	uint64_t h = 1469598103934665603ULL ^ (uint64_t)area * 0x9e3779b97f4a7c15ULL;
+	h ^= (uint64_t)day * 0xc2b2ae3d27d4eb4fULL + (uint64_t)police;
+	for (const char *p = category; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	for (const char *p = source; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return h ^ (h >> 29);
+}
+
+static struct store__stats_pending *pending_get(sqlite3 *db)
+{
+	struct store__core *c = store__core_of(db);
+	struct store__stats_pending **pp;
+
+	if (!c)
+		return NULL;
+	pp = store__core_pending(c);
+	if (!*pp)
+		*pp = calloc(1, sizeof **pp);
+	return *pp;
+}
+
+static int pending_reindex(struct store__stats_pending *p, size_t cap)
+{
+	uint32_t *idx = calloc(cap, sizeof *idx);
+
+	if (!idx)
+		return SG_ENOMEM;
+	for (size_t i = 0; i < p->ne; i++) {
+		const struct pending_entry *e = &p->e[i];
+		size_t k = (size_t)pending_hash(e->area, e->day, e->category, e->source, e->police) &
+			   (cap - 1);
+		while (idx[k])
+			k = (k + 1) & (cap - 1);
+		idx[k] = (uint32_t)i + 1;
+	}
+	free(p->idx);
+	p->idx = idx;
+	p->cap_idx = cap;
+	return SG_OK;
+}
+
+static int pending_add(struct store__stats_pending *p, int64_t area, int64_t day,
+		       const char *category, const char *source, int police, int delta)
+{
+	size_t k;
+	uint32_t ent = 0;
+
+	if (strlen(category) >= CASE_ID_MAX || strlen(source) >= sizeof p->e[0].source)
+		return SG_EINVAL;
+	if ((p->ne + 1) * 2 > p->cap_idx && pending_reindex(p, p->cap_idx ? p->cap_idx * 2 : 256))
+		return SG_ENOMEM;
+	k = (size_t)pending_hash(area, day, category, source, police) & (p->cap_idx - 1);
+	for (; p->idx[k]; k = (k + 1) & (p->cap_idx - 1)) {
+		const struct pending_entry *e = &p->e[p->idx[k] - 1];
+		if (e->area == area && e->day == day && e->police == police &&
+		    strcmp(e->category, category) == 0 && strcmp(e->source, source) == 0) {
+			ent = p->idx[k];
+			break;
+		}
+	}
+	if (p->nlog == p->cap_log) {
+		size_t nc = p->cap_log ? p->cap_log * 2 : 256;
+		struct pending_delta *nl = realloc(p->log, nc * sizeof *nl);
+		if (!nl)
+			return SG_ENOMEM;
+		p->log = nl;
+		p->cap_log = nc;
+	}
+	if (!ent) {
+		struct pending_entry *e;
+		if (p->ne == p->cap_e) {
+			size_t nc = p->cap_e ? p->cap_e * 2 : 128;
+			struct pending_entry *ne = realloc(p->e, nc * sizeof *ne);
+			if (!ne)
+				return SG_ENOMEM;
+			p->e = ne;
+			p->cap_e = nc;
+		}
+		e = &p->e[p->ne++];
+		e->area = area;
+		e->day = day;
+		e->police = police;
+		e->n = 0;
+		strcpy(e->category, category);
+		strcpy(e->source, source);
+		ent = (uint32_t)p->ne;
+		p->idx[k] = ent;
+	}
+	p->e[ent - 1].n += delta;
+	p->log[p->nlog].entry = ent - 1;
+	p->log[p->nlog].delta = delta;
+	p->nlog++;
+	return SG_OK;
+}
+
+size_t store__stats_pending_mark(sqlite3 *db)
+{
+	struct store__core *c = store__core_of(db);
+	struct store__stats_pending *p = c ? *store__core_pending(c) : NULL;
+	return p ? p->nlog : 0;
+}
+
+void store__stats_pending_undo(sqlite3 *db, size_t mark)
+{
+	struct store__core *c = store__core_of(db);
+	struct store__stats_pending *p = c ? *store__core_pending(c) : NULL;
+
+	if (!p)
+		return;
+	while (p->nlog > mark) {
+		p->nlog--;
+		p->e[p->log[p->nlog].entry].n -= p->log[p->nlog].delta;
+	}
+}
+
+static int cmp_entry(const void *x, const void *y)
+{
+	const struct pending_entry *a = x, *b = y;
+	int t;
+
+	if (a->area != b->area)
+		return a->area < b->area ? -1 : 1;
+	if (a->day != b->day)
+		return a->day < b->day ? -1 : 1;
+	if ((t = strcmp(a->category, b->category)) != 0)
+		return t;
+	if ((t = strcmp(a->source, b->source)) != 0)
+		return t;
+	return (a->police > b->police) - (a->police < b->police);
+}
+
+int store__stats_pending_flush(sqlite3 *db)
+{
+	struct store__core *c = store__core_of(db);
+	struct store__stats_pending *p = c ? *store__core_pending(c) : NULL;
+	int rc = SG_OK;
+
+	if (!p || !p->ne)
+		return SG_OK;
+	/* In primary-key order: neighbouring counters share their B-tree pages. */
+	qsort(p->e, p->ne, sizeof *p->e, cmp_entry);
+	/* Zero sums too: the row exists afterwards, as it would have without aggregation. */
+	for (size_t i = 0; !rc && i < p->ne; i++) {
+		const struct pending_entry *e = &p->e[i];
+		rc = count_upsert(db, e->area, e->day, e->category, e->source, e->police, e->n);
+	}
+	p->ne = 0;
+	p->nlog = 0;
+	memset(p->idx, 0, p->cap_idx * sizeof *p->idx);
+	return rc;
+}
+
+void store__stats_pending_free(struct store__stats_pending *p)
+{
+	if (!p)
+		return;
+	free(p->e);
+	free(p->idx);
+	free(p->log);
+	free(p);
+}
+
 int store__stats_case_count(sqlite3 *db, const struct case_row *c, int police, int delta)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = store__prepare(db, "INSERT INTO stats_cases VALUES(?,?,?,?,?,?) "
-				    "ON CONFLICT DO UPDATE SET n = n + excluded.n",
-				&st);
+	struct store__stats_pending *p = pending_get(db);
+	int64_t day = store_stats_day(c->created_at);
+	int rc = SG_OK;
 
 	for (size_t k = 0; !rc && k < sizeof counted_levels / sizeof counted_levels[0]; k++) {
 		int64_t area = c->area_ids[counted_levels[k]];
 		if (!area)
 			continue;
-		sqlite3_reset(st);
-		sqlite3_bind_int64(st, 1, area);
-		sqlite3_bind_int64(st, 2, store_stats_day(c->created_at));
-		sqlite3_bind_text(st, 3, c->category, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, c->source, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 5, police);
-		sqlite3_bind_int(st, 6, delta);
-		rc = store__rc(sqlite3_step(st));
+		/* Aggregated per batch on the core; written at once anywhere else. */
+		if (!p || pending_add(p, area, day, c->category, c->source, police, delta))
+			rc = count_upsert(db, area, day, c->category, c->source, police, delta);
 	}
-	sqlite3_finalize(st);
 	return rc;
 }
 
 int store__stats_case_resolved(sqlite3 *db, const struct case_row *c, int64_t at)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = store__prepare(db, "INSERT INTO stats_resolved VALUES(?,?,?,1,?) "
-				    "ON CONFLICT DO UPDATE SET n = n + 1, seconds = seconds + excluded.seconds",
-				&st);
+	static const char day_sql[] = "INSERT INTO stats_resolved VALUES(?,?,?,1,?) "
+				      "ON CONFLICT DO UPDATE SET n = n + 1, "
+				      "seconds = seconds + excluded.seconds";
+	static const char month_sql[] = "INSERT INTO stats_resolved_month VALUES(?,?,?,1,?) "
+					"ON CONFLICT DO UPDATE SET n = n + 1, "
+					"seconds = seconds + excluded.seconds";
+	const char *sqls[2] = { day_sql, month_sql };
+	int64_t day = store_stats_day(at);
+	int rc = SG_OK;
 
 	for (size_t k = 0; !rc && k < sizeof counted_levels / sizeof counted_levels[0]; k++) {
 		int64_t area = c->area_ids[counted_levels[k]];
 		if (!area)
 			continue;
-		sqlite3_reset(st);
-		sqlite3_bind_int64(st, 1, area);
-		sqlite3_bind_int64(st, 2, store_stats_day(at));
-		sqlite3_bind_text(st, 3, c->category, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, at > c->created_at ? at - c->created_at : 0);
-		rc = store__rc(sqlite3_step(st));
+		for (int t = 0; !rc && t < 2; t++) {
+			sqlite3_stmt *st = NULL;
+			if ((rc = store__stmt(db, sqls[t], &st)))
+				break;
+			sqlite3_bind_int64(st, 1, area);
+			sqlite3_bind_int64(st, 2, t ? store__stats_month(day) : day);
+			sqlite3_bind_text(st, 3, c->category, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 4, at > c->created_at ? at - c->created_at : 0);
+			rc = store__rc(sqlite3_step(st));
+			store__stmt_done(st);
+		}
 	}
+	return rc;
+}
+
+/*
+ * A day range split for reading: the whole months inside it from the
+ * monthly roll-up, the days before and after them from the daily counters.
+ */
+struct day_split {
+	int64_t head_from, head_to; /* days; head_from > head_to: none */
+	int64_t m_from, m_to;       /* months; m_from > m_to: none */
+	int64_t tail_from, tail_to; /* days */
+};
+
+static void split_range(int64_t from, int64_t to, struct day_split *sp)
+{
+	int64_t m0 = store__stats_month(from), m1 = store__stats_month(to);
+
+	if (store__stats_month_first_day(m0) < from)
+		m0++;
+	if (store__stats_month_first_day(m1 + 1) - 1 > to)
+		m1--;
+	if (m0 > m1) {
+		sp->head_from = from;
+		sp->head_to = to;
+		sp->m_from = 1;
+		sp->m_to = 0;
+		sp->tail_from = 1;
+		sp->tail_to = 0;
+		return;
+	}
+	sp->head_from = from;
+	sp->head_to = store__stats_month_first_day(m0) - 1;
+	sp->m_from = m0;
+	sp->m_to = m1;
+	sp->tail_from = store__stats_month_first_day(m1 + 1);
+	sp->tail_to = to;
+}
+
+#define GROUPS_MAX 512
+
+/* Sums per group key, in C: a GROUP BY would sort every row read. */
+struct group_sum {
+	struct {
+		char key[CASE_ID_MAX];
+		int64_t n;
+		int used;
+	} slot[GROUPS_MAX];
+	uint16_t order[GROUPS_MAX];
+	size_t n;
+};
+
+static void group_add(struct group_sum *g, const char *key, int64_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	size_t k;
+
+	for (const char *p = key; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	for (k = (size_t)(h ^ (h >> 32)) & (GROUPS_MAX - 1); g->slot[k].used;
+	     k = (k + 1) & (GROUPS_MAX - 1)) {
+		if (strcmp(g->slot[k].key, key) == 0) {
+			g->slot[k].n += n;
+			return;
+		}
+	}
+	if (g->n + 1 >= GROUPS_MAX / 2 || strlen(key) >= CASE_ID_MAX)
+		return; /* more groups than any grouping has */
+	g->slot[k].used = 1;
+	strcpy(g->slot[k].key, key);
+	g->slot[k].n = n;
+	g->order[g->n++] = (uint16_t)k;
+}
+
+static int read_sums(sqlite3 *db, const char *sql, int64_t area_id, int64_t a, int64_t b,
+		     struct group_sum *g)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, step;
+
+	if (a > b)
+		return SG_OK;
+	if ((rc = store__prepare(db, sql, &st)))
+		return rc;
+	sqlite3_bind_int64(st, 1, area_id);
+	sqlite3_bind_int64(st, 2, a);
+	sqlite3_bind_int64(st, 3, b);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *key = sqlite3_column_text(st, 0);
+		group_add(g, key ? (const char *)key : "", sqlite3_column_int64(st, 1));
+	}
+	if (step != SQLITE_DONE)
+		rc = store__rc(step) ? store__rc(step) : SG_EIO;
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -71,54 +424,80 @@ int store_stats_cases(struct store *s, int64_t area_id, int64_t from_day, int64_
 		      enum store_stats_group group, store_stats_fn fn, void *ctx)
 {
 	static const char *const cols[] = { "category", "source", "police", "''" };
-	char sql[256];
+	char days_sql[160], months_sql[160];
+	struct group_sum *g;
+	struct day_split sp;
 	sqlite3 *db;
-	sqlite3_stmt *st = NULL;
 	int rc;
 
 	if ((unsigned)group > STORE_STATS_TOTAL)
 		return SG_EINVAL;
-	snprintf(sql, sizeof sql,
-		 "SELECT %s, sum(n) FROM stats_cases WHERE area_id=? AND day BETWEEN ? AND ? "
-		 "GROUP BY 1",
+	if (!(g = calloc(1, sizeof *g)))
+		return SG_ENOMEM;
+	snprintf(days_sql, sizeof days_sql,
+		 "SELECT %s, n FROM stats_cases WHERE area_id=? AND day BETWEEN ? AND ?",
 		 cols[group]);
+	snprintf(months_sql, sizeof months_sql,
+		 "SELECT %s, n FROM stats_cases_month WHERE area_id=? AND month BETWEEN ? AND ?",
+		 cols[group]);
+	split_range(from_day, to_day, &sp);
 	db = store__read_begin(s);
-	rc = store__prepare(db, sql, &st);
-	if (!rc) {
-		sqlite3_bind_int64(st, 1, area_id);
-		sqlite3_bind_int64(st, 2, from_day);
-		sqlite3_bind_int64(st, 3, to_day);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			const unsigned char *key = sqlite3_column_text(st, 0);
-			fn(ctx, key ? (const char *)key : "", sqlite3_column_int64(st, 1));
-		}
+	/* One read transaction, so the three parts see the same commit. */
+	rc = store__rc(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL));
+	if (!rc && !(rc = read_sums(db, days_sql, area_id, sp.head_from, sp.head_to, g)) &&
+	    !(rc = read_sums(db, months_sql, area_id, sp.m_from, sp.m_to, g)))
+		rc = read_sums(db, days_sql, area_id, sp.tail_from, sp.tail_to, g);
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	store__read_end(s, db);
+	for (size_t i = 0; !rc && i < g->n; i++)
+		fn(ctx, g->slot[g->order[i]].key, g->slot[g->order[i]].n);
+	free(g);
+	return rc;
+}
+
+static int read_resolved(sqlite3 *db, const char *sql, int64_t area_id, int64_t a, int64_t b,
+			 int64_t *n, int64_t *seconds)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (a > b)
+		return SG_OK;
+	if ((rc = store__prepare(db, sql, &st)))
+		return rc;
+	sqlite3_bind_int64(st, 1, area_id);
+	sqlite3_bind_int64(st, 2, a);
+	sqlite3_bind_int64(st, 3, b);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*n += sqlite3_column_int64(st, 0);
+		*seconds += sqlite3_column_int64(st, 1);
+	} else {
+		rc = SG_EIO;
 	}
 	sqlite3_finalize(st);
-	store__read_end(s, db);
 	return rc;
 }
 
 int store_stats_resolution(struct store *s, int64_t area_id, int64_t from_day, int64_t to_day,
 			   int64_t *n, int64_t *seconds)
 {
-	sqlite3 *db = store__read_begin(s);
-	sqlite3_stmt *st = NULL;
-	int rc = store__prepare(db, "SELECT coalesce(sum(n),0), coalesce(sum(seconds),0) FROM "
-				    "stats_resolved WHERE area_id=? AND day BETWEEN ? AND ?",
-				&st);
+	static const char days_sql[] = "SELECT coalesce(sum(n),0), coalesce(sum(seconds),0) FROM "
+				       "stats_resolved WHERE area_id=? AND day BETWEEN ? AND ?";
+	static const char months_sql[] = "SELECT coalesce(sum(n),0), coalesce(sum(seconds),0) FROM "
+					 "stats_resolved_month WHERE area_id=? AND month BETWEEN ? "
+					 "AND ?";
+	struct day_split sp;
+	sqlite3 *db;
+	int rc;
 
-	if (!rc) {
-		sqlite3_bind_int64(st, 1, area_id);
-		sqlite3_bind_int64(st, 2, from_day);
-		sqlite3_bind_int64(st, 3, to_day);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			*n = sqlite3_column_int64(st, 0);
-			*seconds = sqlite3_column_int64(st, 1);
-		} else {
-			rc = SG_EIO;
-		}
-	}
-	sqlite3_finalize(st);
+	*n = *seconds = 0;
+	split_range(from_day, to_day, &sp);
+	db = store__read_begin(s);
+	rc = store__rc(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL));
+	if (!rc && !(rc = read_resolved(db, days_sql, area_id, sp.head_from, sp.head_to, n, seconds)) &&
+	    !(rc = read_resolved(db, months_sql, area_id, sp.m_from, sp.m_to, n, seconds)))
+		rc = read_resolved(db, days_sql, area_id, sp.tail_from, sp.tail_to, n, seconds);
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	store__read_end(s, db);
 	return rc;
 }
