@@ -14,6 +14,7 @@
  * The server runs on a copy of DEMO.db. Prints events/s end to end, the raw
  * insert rate and their ratio.
  */
+#include <dirent.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
@@ -173,6 +174,59 @@ static int raw_count_cmp(const void *x, const void *y)
 	return (a->cat > b->cat) - (a->cat < b->cat);
 }
 
+/* CPU seconds (user + system) of /proc/<pid>/stat or /proc/<pid>/task/<tid>/stat; -1 if unreadable. */
+static double proc_cpu(const char *stat_path)
+{
+	char buf[1024], *p;
+	unsigned long long ut = 0, st = 0;
+	FILE *f = fopen(stat_path, "r");
+	size_t n;
+
+	if (!f)
+		return -1;
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* After the command name in parentheses: state is field 3, utime 14, stime 15. */
+	if (!(p = strrchr(buf, ')')) ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* The stat path of the server's thread named name (its store core), or "" if none. */
+static void thread_stat_path(pid_t pid, const char *name, char *out, size_t cap)
+{
+	char dir[64], path[600], comm[64];
+	struct dirent *e;
+	DIR *d;
+
+	out[0] = '\0';
+	snprintf(dir, sizeof dir, "/proc/%d/task", (int)pid);
+	if (!(d = opendir(dir)))
+		return;
+	while ((e = readdir(d))) {
+		FILE *f;
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "%s/%s/comm", dir, e->d_name);
+		if (!(f = fopen(path, "r")))
+			continue;
+		if (fgets(comm, sizeof comm, f) && strncmp(comm, name, strlen(name)) == 0 &&
+		    (comm[strlen(name)] == '\n' || comm[strlen(name)] == '\0'))
+			snprintf(out, cap, "%s/%s/stat", dir, e->d_name);
+		fclose(f);
+	}
+	closedir(d);
+}
+
+static double thread_cpu_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static int exec(sqlite3 *db, const char *sql)
 {
 	char *err = NULL;
@@ -193,7 +247,7 @@ static int exec(sqlite3 *db, const char *sql)
  * rows per transaction, for about seconds.
  */
 static double raw_rate(const char *path, const struct places *pl, size_t batch, double seconds,
-		       size_t *rows_out)
+		       size_t *rows_out, double *cpu_out)
 {
 	static const enum area_kind levels[] = { AREA_GOV_GRID, AREA_STATION, AREA_DISTRICT,
 						 AREA_CITY };
@@ -245,6 +299,7 @@ static double raw_rate(const char *path, const struct places *pl, size_t batch, 
 		goto out;
 	}
 	t0 = bench_now();
+	*cpu_out = thread_cpu_now();
 	while (bench_now() - t0 < seconds) {
 		static const char *const cats[] = { "violence", "theft", "noise",
 						    "municipal_facilities", "traffic_accident",
@@ -314,6 +369,7 @@ static double raw_rate(const char *path, const struct places *pl, size_t batch, 
 		rows += batch;
 	}
 	t = bench_now() - t0;
+	*cpu_out = thread_cpu_now() - *cpu_out;
 	*rows_out = rows;
 out:
 	if (t < 0)
@@ -343,7 +399,9 @@ int main(int argc, char **argv)
 	struct worker w[64];
 	pthread_t tid[64];
 	size_t events = 0, requests = 0, errors = 0, raw_rows = 0;
-	double t0, elapsed, raw_t, http_rate, raw_per_s;
+	double t0, elapsed, raw_t, http_rate, raw_per_s, raw_cpu = 0;
+	double cpu0 = -1, cpu1 = -1, core0 = -1, core1 = -1;
+	char proc_stat[64], core_stat[700];
 	pid_t pid = -1;
 	int rc = 1;
 
@@ -373,6 +431,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "login failed\n");
 		goto out;
 	}
+	snprintf(proc_stat, sizeof proc_stat, "/proc/%d/stat", (int)pid);
+	thread_stat_path(pid, "sg-core", core_stat, sizeof core_stat);
+	cpu0 = proc_cpu(proc_stat);
+	core0 = core_stat[0] ? proc_cpu(core_stat) : -1;
 	t0 = bench_now();
 	for (int i = 0; i < clients; i++) {
 		memset(&w[i], 0, sizeof w[i]);
@@ -388,6 +450,8 @@ int main(int argc, char **argv)
 		errors += w[i].errors;
 	}
 	elapsed = bench_now() - t0;
+	cpu1 = proc_cpu(proc_stat);
+	core1 = core_stat[0] ? proc_cpu(core_stat) : -1;
 	bench_stop_server(pid);
 	pid = -1;
 	http_rate = (double)events / elapsed;
@@ -396,13 +460,22 @@ int main(int argc, char **argv)
 	       clients, batch, elapsed);
 	printf("  %zu events accepted in %zu requests (%zu errors): %.0f events/s end to end\n",
 	       events, requests, errors, http_rate);
-	raw_t = raw_rate(raw, &places, (size_t)batch, seconds / 2, &raw_rows);
+	/* CPU per event: steadier than rates on a shared machine. */
+	if (events && cpu0 >= 0 && cpu1 >= 0)
+		printf("  server CPU %.1f s = %.1f us per event (store core thread %.1f us per event; "
+		       "%.0f%% busy)\n",
+		       cpu1 - cpu0, (cpu1 - cpu0) * 1e6 / (double)events,
+		       core0 >= 0 && core1 >= 0 ? (core1 - core0) * 1e6 / (double)events : -1.0,
+		       core0 >= 0 && core1 >= 0 ? (core1 - core0) * 100 / elapsed : -1.0);
+	raw_t = raw_rate(raw, &places, (size_t)batch, seconds / 2, &raw_rows, &raw_cpu);
 	if (raw_t > 0) {
 		raw_per_s = (double)raw_rows / raw_t;
 		printf("  raw SQLite, same rows (case, report, history; day and month counters "
 		       "aggregated per transaction), %ld per transaction, WAL, synchronous=FULL: "
 		       "%zu rows in %.1f s = %.0f rows/s\n",
 		       batch, raw_rows, raw_t, raw_per_s);
+		printf("  raw CPU %.1f s = %.1f us per row (%.0f%% of the wall time)\n", raw_cpu,
+		       raw_cpu * 1e6 / (double)raw_rows, raw_cpu * 100 / raw_t);
 		printf("  ratio end to end / raw: %.2f\n", http_rate / raw_per_s);
 	}
 	rc = 0;

@@ -165,52 +165,68 @@ static bool cand_after(const struct join_cand *a, const struct join_cand *b)
  * joinable), the nearest kept, ties as the SQL scan broke them. Returns
  * SG_EINTERNAL when there is no index here (the caller then scans).
  */
+static int cmp_cand_d(const void *x, const void *y)
+{
+	const struct join_cand *a = x, *b = y;
+	return (a->d > b->d) - (a->d < b->d);
+}
+
 static int find_joinable_indexed(sqlite3 *db, struct store_case_open *op, double dlon,
 				 double dlat, int64_t *found)
 {
 	const struct case_row *c = op->c;
 	const struct store__join_hit *hits;
-	struct join_cand best = { 0 };
+	struct join_cand best = { 0 }, local[32], *v = local;
 	sqlite3_stmt *st = NULL;
-	size_t n = 0;
+	size_t n = 0, m = 0;
 	int rc = store__join_find(db, c->category, op->r->received_at - op->join_window_s,
 				  c->lon - dlon, c->lon + dlon, c->lat - dlat, c->lat + dlat, &hits,
 				  &n);
 
 	if (rc)
 		return rc;
-	best.d = op->join_distance_m;
+	if (n > sizeof local / sizeof local[0] && !(v = malloc(n * sizeof *v)))
+		return SG_ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		struct geo_point a = { c->lon, c->lat }, b = { hits[i].lon, hits[i].lat };
 		struct join_cand k = { hits[i].id, hits[i].created_at, hits[i].lon, hits[i].lat,
 				       geo_distance_m(a, b), "", "" };
+		if (k.d <= op->join_distance_m)
+			v[m++] = k;
+	}
+	/* Nearest first: the first joinable one wins, unless another lies exactly as far. */
+	qsort(v, m, sizeof *v, cmp_cand_d);
+	for (size_t i = 0; i < m; i++) {
+		struct join_cand *k = &v[i];
 		const unsigned char *cat;
-		if (k.d > best.d || (*found && k.d == best.d && cand_order_point(&best, &k) < 0))
+		if (*found && (k->d > best.d || cand_order_point(&best, k) < 0))
 			continue; /* cannot win whatever its type and status */
 		if (!st && (rc = store__stmt(db, "SELECT category,created_at,lon,lat,type,status "
 						 "FROM cases WHERE id=?",
 					     &st)))
-			return rc;
+			break;
 		sqlite3_reset(st);
-		sqlite3_bind_int64(st, 1, k.id);
+		sqlite3_bind_int64(st, 1, k->id);
 		if (sqlite3_step(st) != SQLITE_ROW)
 			continue; /* an insert that rolled back */
 		cat = sqlite3_column_text(st, 0);
 		if (!cat || strcmp((const char *)cat, c->category) != 0 ||
-		    sqlite3_column_int64(st, 1) != k.created_at ||
-		    sqlite3_column_double(st, 2) != k.lon || sqlite3_column_double(st, 3) != k.lat)
+		    sqlite3_column_int64(st, 1) != k->created_at ||
+		    sqlite3_column_double(st, 2) != k->lon || sqlite3_column_double(st, 3) != k->lat)
 			continue; /* another row under a reused id, or the old point of a move */
-		copy_text(k.type, sizeof k.type, sqlite3_column_text(st, 4));
-		copy_text(k.status, sizeof k.status, sqlite3_column_text(st, 5));
-		if (*found && k.d == best.d && !cand_after(&best, &k))
+		copy_text(k->type, sizeof k->type, sqlite3_column_text(st, 4));
+		copy_text(k->status, sizeof k->status, sqlite3_column_text(st, 5));
+		if (*found && !cand_after(&best, k))
 			continue;
-		if (!op->joinable(k.type, k.status, op->joinable_ctx))
+		if (!op->joinable(k->type, k->status, op->joinable_ctx))
 			continue;
-		best = k;
-		*found = k.id;
+		best = *k;
+		*found = k->id;
 	}
 	store__stmt_done(st);
-	return SG_OK;
+	if (v != local)
+		free(v);
+	return rc;
 }
 
 /* The open case of the same category nearest to the report, within the window and distance. */
@@ -312,16 +328,20 @@ static int case_open_cmd(sqlite3 *db, void *arg)
 	    (rc = find_joinable(db, op, &join)))
 		return rc;
 	if (join) {
+		/* The case as it is after the change, in the same statement. */
 		rc = store__stmt(db, "UPDATE cases SET reports=reports+1, version=version+1, "
-				     "updated_at=? WHERE id=?",
+				     "updated_at=? WHERE id=? RETURNING " CASE_COLS,
 				 &st);
 		if (rc)
 			return rc;
 		sqlite3_bind_int64(st, 1, op->r->received_at);
 		sqlite3_bind_int64(st, 2, join);
-		rc = store__rc(sqlite3_step(st));
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			read_case(st, c);
+		rc = rc == SQLITE_ROW ? SG_OK : rc == SQLITE_DONE ? SG_ENOTFOUND : store__rc(rc);
 		store__stmt_done(st);
-		if (rc || (rc = case_by_id(db, join, c)))
+		if (rc)
 			return rc;
 		op->r->case_id = join;
 		if ((rc = report_insert(db, op->r)))
