@@ -8,8 +8,9 @@
  * has its month in a roll-up kept in the same statement pair.
  *
  * Reads: a day range is read as whole months from the roll-up plus the days
- * at either end, summed per group in C: a year is about 12 months and 30
- * days of rows instead of 365 days.
+ * at either end (or a partial month's roll-up minus its days outside the
+ * range, when that is fewer rows), summed per group in C: a year is about 12
+ * months and a few days of rows instead of 365 days.
  */
 #include "store/store_internal.h"
 
@@ -328,38 +329,77 @@ int store__stats_case_resolved(sqlite3 *db, const struct case_row *c, int64_t at
 }
 
 /*
- * A day range split for reading: the whole months inside it from the
- * monthly roll-up, the days before and after them from the daily counters.
+ * A day range as parts to read: whole months from the monthly roll-up, and
+ * for a month the range covers only in part, either its days in the range,
+ * or — when that is fewer rows — the month's roll-up minus its days outside
+ * the range (a month row holds the sum of its days, kept in the same
+ * statements).
  */
-struct day_split {
-	int64_t head_from, head_to; /* days; head_from > head_to: none */
-	int64_t m_from, m_to;       /* months; m_from > m_to: none */
-	int64_t tail_from, tail_to; /* days */
+struct range_part {
+	int months;   /* 1: a, b are months (stats_*_month), 0: days */
+	int64_t a, b; /* inclusive; a > b: empty */
+	int sign;     /* +1 added, -1 taken away */
 };
 
-static void split_range(int64_t from, int64_t to, struct day_split *sp)
-{
-	int64_t m0 = store__stats_month(from), m1 = store__stats_month(to);
+#define PARTS_MAX 8
+/* A month's roll-up rows cost about as much to read as this many days' rows. */
+#define MONTH_ROW_DAYS 2
 
-	if (store__stats_month_first_day(m0) < from)
-		m0++;
-	if (store__stats_month_first_day(m1 + 1) - 1 > to)
-		m1--;
-	if (m0 > m1) {
-		sp->head_from = from;
-		sp->head_to = to;
-		sp->m_from = 1;
-		sp->m_to = 0;
-		sp->tail_from = 1;
-		sp->tail_to = 0;
+static void part_add(struct range_part *p, size_t *n, int months, int64_t a, int64_t b, int sign)
+{
+	if (a <= b && *n < PARTS_MAX)
+		p[(*n)++] = (struct range_part){ months, a, b, sign };
+}
+
+/* The days [x, y] of month m (which they only partly cover), cheapest way. */
+static void partial_month(struct range_part *p, size_t *n, int64_t m, int64_t x, int64_t y)
+{
+	int64_t f = store__stats_month_first_day(m), l = store__stats_month_first_day(m + 1) - 1;
+
+	if (y - x + 1 <= MONTH_ROW_DAYS + (x - f) + (l - y)) {
+		part_add(p, n, 0, x, y, 1);
 		return;
 	}
-	sp->head_from = from;
-	sp->head_to = store__stats_month_first_day(m0) - 1;
-	sp->m_from = m0;
-	sp->m_to = m1;
-	sp->tail_from = store__stats_month_first_day(m1 + 1);
-	sp->tail_to = to;
+	part_add(p, n, 1, m, m, 1);
+	part_add(p, n, 0, f, x - 1, -1);
+	part_add(p, n, 0, y + 1, l, -1);
+}
+
+/* Whether any part takes rows away (then a zero sum may mean "no row in the range"). */
+static bool parts_subtract(const struct range_part *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (p[i].sign < 0)
+			return true;
+	}
+	return false;
+}
+
+static size_t split_range(int64_t from, int64_t to, struct range_part *p)
+{
+	int64_t m0 = store__stats_month(from), m1 = store__stats_month(to);
+	size_t n = 0;
+
+	if (from > to)
+		return 0;
+	if (m0 == m1) {
+		if (from == store__stats_month_first_day(m0) &&
+		    to == store__stats_month_first_day(m0 + 1) - 1)
+			part_add(p, &n, 1, m0, m0, 1);
+		else
+			partial_month(p, &n, m0, from, to);
+		return n;
+	}
+	if (from == store__stats_month_first_day(m0))
+		part_add(p, &n, 1, m0, m0, 1);
+	else
+		partial_month(p, &n, m0, from, store__stats_month_first_day(m0 + 1) - 1);
+	part_add(p, &n, 1, m0 + 1, m1 - 1, 1);
+	if (to == store__stats_month_first_day(m1 + 1) - 1)
+		part_add(p, &n, 1, m1, m1, 1);
+	else
+		partial_month(p, &n, m1, store__stats_month_first_day(m1), to);
+	return n;
 }
 
 #define GROUPS_MAX 512
@@ -369,13 +409,13 @@ struct group_sum {
 	struct {
 		char key[CASE_ID_MAX];
 		int64_t n;
-		int used;
+		int used, direct; /* direct: seen in a row added, not only in one taken away */
 	} slot[GROUPS_MAX];
 	uint16_t order[GROUPS_MAX];
 	size_t n;
 };
 
-static void group_add(struct group_sum *g, const char *key, int64_t n)
+static void group_add(struct group_sum *g, const char *key, int64_t n, int sign)
 {
 	uint64_t h = 1469598103934665603ULL;
 	size_t k;
@@ -385,34 +425,34 @@ static void group_add(struct group_sum *g, const char *key, int64_t n)
 	for (k = (size_t)(h ^ (h >> 32)) & (GROUPS_MAX - 1); g->slot[k].used;
 	     k = (k + 1) & (GROUPS_MAX - 1)) {
 		if (strcmp(g->slot[k].key, key) == 0) {
-			g->slot[k].n += n;
+			g->slot[k].n += sign * n;
+			g->slot[k].direct |= sign > 0;
 			return;
 		}
 	}
 	if (g->n + 1 >= GROUPS_MAX / 2 || strlen(key) >= CASE_ID_MAX)
 		return; /* more groups than any grouping has */
 	g->slot[k].used = 1;
+	g->slot[k].direct = sign > 0;
 	strcpy(g->slot[k].key, key);
-	g->slot[k].n = n;
+	g->slot[k].n = sign * n;
 	g->order[g->n++] = (uint16_t)k;
 }
 
-static int read_sums(sqlite3 *db, const char *sql, int64_t area_id, int64_t a, int64_t b,
+static int read_sums(sqlite3 *db, const char *sql, int64_t area_id, const struct range_part *p,
 		     struct group_sum *g)
 {
 	sqlite3_stmt *st = NULL;
 	int rc, step;
 
-	if (a > b)
-		return SG_OK;
 	if ((rc = store__prepare(db, sql, &st)))
 		return rc;
 	sqlite3_bind_int64(st, 1, area_id);
-	sqlite3_bind_int64(st, 2, a);
-	sqlite3_bind_int64(st, 3, b);
+	sqlite3_bind_int64(st, 2, p->a);
+	sqlite3_bind_int64(st, 3, p->b);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		const unsigned char *key = sqlite3_column_text(st, 0);
-		group_add(g, key ? (const char *)key : "", sqlite3_column_int64(st, 1));
+		group_add(g, key ? (const char *)key : "", sqlite3_column_int64(st, 1), p->sign);
 	}
 	if (step != SQLITE_DONE)
 		rc = store__rc(step) ? store__rc(step) : SG_EIO;
@@ -425,8 +465,9 @@ int store_stats_cases(struct store *s, int64_t area_id, int64_t from_day, int64_
 {
 	static const char *const cols[] = { "category", "source", "police", "''" };
 	char days_sql[160], months_sql[160];
+	struct range_part parts[PARTS_MAX];
 	struct group_sum *g;
-	struct day_split sp;
+	size_t nparts;
 	sqlite3 *db;
 	int rc;
 
@@ -440,37 +481,42 @@ int store_stats_cases(struct store *s, int64_t area_id, int64_t from_day, int64_
 	snprintf(months_sql, sizeof months_sql,
 		 "SELECT %s, n FROM stats_cases_month WHERE area_id=? AND month BETWEEN ? AND ?",
 		 cols[group]);
-	split_range(from_day, to_day, &sp);
+	nparts = split_range(from_day, to_day, parts);
 	db = store__read_begin(s);
-	/* One read transaction, so the three parts see the same commit. */
+	/* One read transaction, so that every part sees the same commit. */
 	rc = store__rc(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL));
-	if (!rc && !(rc = read_sums(db, days_sql, area_id, sp.head_from, sp.head_to, g)) &&
-	    !(rc = read_sums(db, months_sql, area_id, sp.m_from, sp.m_to, g)))
-		rc = read_sums(db, days_sql, area_id, sp.tail_from, sp.tail_to, g);
+	for (size_t i = 0; !rc && i < nparts; i++)
+		rc = read_sums(db, parts[i].months ? months_sql : days_sql, area_id, &parts[i], g);
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	store__read_end(s, db);
-	for (size_t i = 0; !rc && i < g->n; i++)
-		fn(ctx, g->slot[g->order[i]].key, g->slot[g->order[i]].n);
+	/*
+	 * A group is reported if a counter row of it lies in the range. Seen
+	 * only in rows taken away, or summing to nothing after a month's days
+	 * outside the range were taken away, it had none inside.
+	 */
+	for (size_t i = 0; !rc && i < g->n; i++) {
+		size_t k = g->order[i];
+		if (g->slot[k].direct && (g->slot[k].n || !parts_subtract(parts, nparts)))
+			fn(ctx, g->slot[k].key, g->slot[k].n);
+	}
 	free(g);
 	return rc;
 }
 
-static int read_resolved(sqlite3 *db, const char *sql, int64_t area_id, int64_t a, int64_t b,
-			 int64_t *n, int64_t *seconds)
+static int read_resolved(sqlite3 *db, const char *sql, int64_t area_id,
+			 const struct range_part *p, int64_t *n, int64_t *seconds)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (a > b)
-		return SG_OK;
 	if ((rc = store__prepare(db, sql, &st)))
 		return rc;
 	sqlite3_bind_int64(st, 1, area_id);
-	sqlite3_bind_int64(st, 2, a);
-	sqlite3_bind_int64(st, 3, b);
+	sqlite3_bind_int64(st, 2, p->a);
+	sqlite3_bind_int64(st, 3, p->b);
 	if (sqlite3_step(st) == SQLITE_ROW) {
-		*n += sqlite3_column_int64(st, 0);
-		*seconds += sqlite3_column_int64(st, 1);
+		*n += p->sign * sqlite3_column_int64(st, 0);
+		*seconds += p->sign * sqlite3_column_int64(st, 1);
 	} else {
 		rc = SG_EIO;
 	}
@@ -486,17 +532,17 @@ int store_stats_resolution(struct store *s, int64_t area_id, int64_t from_day, i
 	static const char months_sql[] = "SELECT coalesce(sum(n),0), coalesce(sum(seconds),0) FROM "
 					 "stats_resolved_month WHERE area_id=? AND month BETWEEN ? "
 					 "AND ?";
-	struct day_split sp;
+	struct range_part parts[PARTS_MAX];
+	size_t nparts = split_range(from_day, to_day, parts);
 	sqlite3 *db;
 	int rc;
 
 	*n = *seconds = 0;
-	split_range(from_day, to_day, &sp);
 	db = store__read_begin(s);
 	rc = store__rc(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL));
-	if (!rc && !(rc = read_resolved(db, days_sql, area_id, sp.head_from, sp.head_to, n, seconds)) &&
-	    !(rc = read_resolved(db, months_sql, area_id, sp.m_from, sp.m_to, n, seconds)))
-		rc = read_resolved(db, days_sql, area_id, sp.tail_from, sp.tail_to, n, seconds);
+	for (size_t i = 0; !rc && i < nparts; i++)
+		rc = read_resolved(db, parts[i].months ? months_sql : days_sql, area_id, &parts[i], n,
+				   seconds);
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	store__read_end(s, db);
 	return rc;

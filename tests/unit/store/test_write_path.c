@@ -269,6 +269,52 @@ static void sum_fn(void *ctx, const char *key, int64_t n)
 	*(int64_t *)ctx += n;
 }
 
+struct cat_sums {
+	char key[8][16];
+	int64_t n[8];
+	int count;
+};
+
+static void cat_fn(void *ctx, const char *key, int64_t n)
+{
+	struct cat_sums *c = ctx;
+	if (c->count < 8) {
+		snprintf(c->key[c->count], sizeof c->key[0], "%s", key);
+		c->n[c->count++] = n;
+	}
+}
+
+/* The groups by category agree with GROUP BY over the days (every count here is positive). */
+static int categories_agree(struct store *s, int64_t area, int64_t a, int64_t b)
+{
+	struct cat_sums got = { 0 };
+	sqlite3 *db;
+	sqlite3_stmt *st = NULL;
+	int rows = 0, ok = 1;
+
+	if (store_stats_cases(s, area, a, b, STORE_STATS_CATEGORY, cat_fn, &got))
+		return 0;
+	db = store__read_begin(s);
+	sqlite3_prepare_v2(db, "SELECT category, sum(n) FROM stats_cases WHERE area_id=? AND day "
+			       "BETWEEN ? AND ? GROUP BY 1",
+			   -1, &st, NULL);
+	sqlite3_bind_int64(st, 1, area);
+	sqlite3_bind_int64(st, 2, a);
+	sqlite3_bind_int64(st, 3, b);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int found = 0;
+		rows++;
+		for (int i = 0; i < got.count; i++) {
+			if (strcmp(got.key[i], (const char *)sqlite3_column_text(st, 0)) == 0)
+				found = got.n[i] == sqlite3_column_int64(st, 1);
+		}
+		ok &= found;
+	}
+	sqlite3_finalize(st);
+	store__read_end(s, db);
+	return ok && rows == got.count;
+}
+
 static void test_batched_counters_and_roll_up_agree_with_the_days(void)
 {
 	char path[256];
@@ -306,7 +352,8 @@ static void test_batched_counters_and_roll_up_agree_with_the_days(void)
 		int64_t want = sql_sum(s, "SELECT coalesce(sum(n),0) FROM stats_cases WHERE area_id=?1 "
 					  "AND day BETWEEN ?2 AND ?3",
 				       area, a, b);
-		if (store_stats_cases(s, area, a, b, STORE_STATS_TOTAL, sum_fn, &got) || got != want)
+		if (store_stats_cases(s, area, a, b, STORE_STATS_TOTAL, sum_fn, &got) || got != want ||
+		    !categories_agree(s, area, a, b))
 			bad++;
 	}
 	CHECK_EQ_INT(bad, 0);
