@@ -146,11 +146,12 @@ struct raw_count {
 	int64_t area;
 	size_t cat;
 	int64_t n;
+	int grid; /* a governance grid's: no monthly roll-up, as the store keeps it */
 };
 
 /* Adds one to a counter of the transaction; idx is an open-addressing index (entry + 1). */
 static void raw_count_add(struct raw_count *v, size_t *n, uint32_t *idx, size_t cap, int64_t area,
-			  size_t cat)
+			  size_t cat, int grid)
 {
 	size_t k = (size_t)(((uint64_t)area * 0x9e3779b97f4a7c15ULL ^ cat) >> 20) & (cap - 1);
 
@@ -164,6 +165,7 @@ static void raw_count_add(struct raw_count *v, size_t *n, uint32_t *idx, size_t 
 	v[*n].area = area;
 	v[*n].cat = cat;
 	v[*n].n = 1;
+	v[*n].grid = grid;
 	idx[k] = (uint32_t)++*n;
 }
 
@@ -242,10 +244,10 @@ static int exec(sqlite3 *db, const char *sql)
 /*
  * The storage limit: per row what store_case_open writes for a new case —
  * the case, its report, its history line — and its four counters (grid,
- * station, district, city) by day and by month, aggregated over the
- * transaction and upserted once per distinct counter just before COMMIT,
- * exactly as the server's core does per batch; prepared statements, batch
- * rows per transaction, for about seconds.
+ * station, district, city) by day and, all but the grid's, by month,
+ * aggregated over the transaction and upserted once per distinct counter just
+ * before COMMIT, exactly as the server's core does per batch; prepared
+ * statements, batch rows per transaction, for about seconds.
  */
 static double raw_rate(const char *path, const char *copy_of, const struct places *pl, size_t batch,
 		       double seconds, size_t *rows_out, double *cpu_out)
@@ -349,12 +351,13 @@ static double raw_rate(const char *path, const char *copy_of, const struct place
 			if (sqlite3_step(h) != SQLITE_DONE)
 				goto out;
 			for (size_t l = 0; l < 4; l++)
-				raw_count_add(counts, &ncounts, idx, idx_cap, ids[levels[l]], k);
+				raw_count_add(counts, &ncounts, idx, idx_cap, ids[levels[l]], k,
+					      levels[l] == AREA_GOV_GRID);
 		}
 		/* In key order, as the server flushes them. */
 		qsort(counts, ncounts, sizeof *counts, raw_count_cmp);
 		for (size_t i = 0; i < ncounts; i++) {
-			for (int m = 0; m < 2; m++) {
+			for (int m = 0; m < (counts[i].grid ? 1 : 2); m++) {
 				sqlite3_stmt *u = m ? sm : s;
 				sqlite3_reset(u);
 				sqlite3_bind_int64(u, 1, counts[i].area);

@@ -254,9 +254,13 @@ static int insert_case(struct load_ctx *lc, const struct store_history_case *c)
 		       (uint64_t)lc->cat_rank[c->category] << 4;
 		slot = agg_slot(&lc->cases, base | (uint64_t)lc->src_rank[c->source] << 1 | c->police);
 		slot->n++;
-		slot = agg_slot(&lc->cases_month,
-				month_key(base) | (uint64_t)lc->src_rank[c->source] << 1 | c->police);
-		slot->n++;
+		/* Grids have no monthly roll-up (store/stats.c). */
+		if (counted_levels[k] != AREA_GOV_GRID) {
+			slot = agg_slot(&lc->cases_month, month_key(base) |
+							      (uint64_t)lc->src_rank[c->source] << 1 |
+							      c->police);
+			slot->n++;
+		}
 		if (!c->resolved_at)
 			continue;
 		base = area << (64 - AREA_BITS) |
@@ -265,9 +269,12 @@ static int insert_case(struct load_ctx *lc, const struct store_history_case *c)
 		slot = agg_slot(&lc->resolved, base);
 		slot->n++;
 		slot->seconds += c->resolved_at > c->created_at ? c->resolved_at - c->created_at : 0;
-		slot = agg_slot(&lc->resolved_month, month_key(base));
-		slot->n++;
-		slot->seconds += c->resolved_at > c->created_at ? c->resolved_at - c->created_at : 0;
+		if (counted_levels[k] != AREA_GOV_GRID) {
+			slot = agg_slot(&lc->resolved_month, month_key(base));
+			slot->n++;
+			slot->seconds +=
+				c->resolved_at > c->created_at ? c->resolved_at - c->created_at : 0;
+		}
 	}
 	if ((rc = agg_check(lc, &lc->cases, false)) || (rc = agg_check(lc, &lc->resolved, true)) ||
 	    (rc = agg_check(lc, &lc->cases_month, false)))

@@ -118,8 +118,9 @@ const char *const store__migrations[] = {
 
 	/*
 	 * Monthly roll-ups of both counter tables (month = year * 12 + month - 1
-	 * of the local day), kept in the same statements as the daily rows: a
-	 * statistic over a year reads 12 months and the days at either end.
+	 * of the local day) for every counted level but the governance grid,
+	 * kept in the same statements as the daily rows: a statistic over a year
+	 * reads 12 months and the days at either end.
 	 */
 	"CREATE TABLE stats_cases_month("
 	"  area_id INTEGER NOT NULL, month INTEGER NOT NULL, category TEXT NOT NULL,"
@@ -132,11 +133,15 @@ const char *const store__migrations[] = {
 	"INSERT INTO stats_cases_month SELECT area_id,"
 	"  CAST(strftime('%Y', day * 86400, 'unixepoch') AS INTEGER) * 12 +"
 	"  CAST(strftime('%m', day * 86400, 'unixepoch') AS INTEGER) - 1,"
-	"  category, source, police, sum(n) FROM stats_cases GROUP BY 1, 2, 3, 4, 5;"
+	"  category, source, police, sum(n) FROM stats_cases"
+	"  WHERE area_id NOT IN (SELECT id FROM areas WHERE kind = 'gov_grid')"
+	"  GROUP BY 1, 2, 3, 4, 5;"
 	"INSERT INTO stats_resolved_month SELECT area_id,"
 	"  CAST(strftime('%Y', day * 86400, 'unixepoch') AS INTEGER) * 12 +"
 	"  CAST(strftime('%m', day * 86400, 'unixepoch') AS INTEGER) - 1,"
-	"  category, sum(n), sum(seconds) FROM stats_resolved GROUP BY 1, 2, 3;",
+	"  category, sum(n), sum(seconds) FROM stats_resolved"
+	"  WHERE area_id NOT IN (SELECT id FROM areas WHERE kind = 'gov_grid')"
+	"  GROUP BY 1, 2, 3;",
 };
 
 const int store__migration_count = sizeof store__migrations / sizeof store__migrations[0];

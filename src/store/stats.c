@@ -59,11 +59,23 @@ int64_t store__stats_month_first_day(int64_t month)
 }
 
 /*
- * Adds n to one counter and to its month in the roll-up that the statistics
- * read for whole months (stats_cases_month), both in the running transaction.
+ * Governance grids have no monthly roll-up: a grid sees a case every few
+ * days, so its daily rows over a year are already few, and grids are most
+ * of the counters (the roll-up would add a row per grid and month and an
+ * upsert per grid to every commit).
+ */
+static bool rolled_up(enum area_kind level)
+{
+	return level != AREA_GOV_GRID;
+}
+
+/*
+ * Adds n to one counter and, unless it is a grid's, to its month in the
+ * roll-up that the statistics read for whole months (stats_cases_month),
+ * both in the running transaction.
  */
 static int count_upsert(sqlite3 *db, int64_t area, int64_t day, const char *category,
-			const char *source, int police, int64_t n)
+			const char *source, int police, int64_t n, bool roll_up)
 {
 	static const char day_sql[] = "INSERT INTO stats_cases VALUES(?,?,?,?,?,?) "
 				      "ON CONFLICT DO UPDATE SET n = n + excluded.n";
@@ -72,7 +84,7 @@ static int count_upsert(sqlite3 *db, int64_t area, int64_t day, const char *cate
 	const char *sqls[2] = { day_sql, month_sql };
 	int rc = SG_OK;
 
-	for (int t = 0; !rc && t < 2; t++) {
+	for (int t = 0; !rc && t < (roll_up ? 2 : 1); t++) {
 		sqlite3_stmt *st = NULL;
 		if ((rc = store__stmt(db, sqls[t], &st)))
 			break;
@@ -96,6 +108,7 @@ static int count_upsert(sqlite3 *db, int64_t area, int64_t day, const char *cate
 struct pending_entry {
 	int64_t area, day, n;
 	int police;
+	bool roll_up;
 	char category[CASE_ID_MAX];
 	char source[16];
 };
@@ -160,7 +173,8 @@ static int pending_reindex(struct store__stats_pending *p, size_t cap)
 }
 
 static int pending_add(struct store__stats_pending *p, int64_t area, int64_t day,
-		       const char *category, const char *source, int police, int delta)
+		       const char *category, const char *source, int police, int delta,
+		       bool roll_up)
 {
 	size_t k;
 	uint32_t ent = 0;
@@ -200,6 +214,7 @@ static int pending_add(struct store__stats_pending *p, int64_t area, int64_t day
 		e->area = area;
 		e->day = day;
 		e->police = police;
+		e->roll_up = roll_up;
 		e->n = 0;
 		strcpy(e->category, category);
 		strcpy(e->source, source);
@@ -262,7 +277,8 @@ int store__stats_pending_flush(sqlite3 *db)
 	/* Zero sums too: the row exists afterwards, as it would have without aggregation. */
 	for (size_t i = 0; !rc && i < p->ne; i++) {
 		const struct pending_entry *e = &p->e[i];
-		rc = count_upsert(db, e->area, e->day, e->category, e->source, e->police, e->n);
+		rc = count_upsert(db, e->area, e->day, e->category, e->source, e->police, e->n,
+				  e->roll_up);
 	}
 	p->ne = 0;
 	p->nlog = 0;
@@ -288,11 +304,13 @@ int store__stats_case_count(sqlite3 *db, const struct case_row *c, int police, i
 
 	for (size_t k = 0; !rc && k < sizeof counted_levels / sizeof counted_levels[0]; k++) {
 		int64_t area = c->area_ids[counted_levels[k]];
+		bool roll_up = rolled_up(counted_levels[k]);
 		if (!area)
 			continue;
 		/* Aggregated per batch on the core; written at once anywhere else. */
-		if (!p || pending_add(p, area, day, c->category, c->source, police, delta))
-			rc = count_upsert(db, area, day, c->category, c->source, police, delta);
+		if (!p || pending_add(p, area, day, c->category, c->source, police, delta, roll_up))
+			rc = count_upsert(db, area, day, c->category, c->source, police, delta,
+					  roll_up);
 	}
 	return rc;
 }
@@ -313,7 +331,7 @@ int store__stats_case_resolved(sqlite3 *db, const struct case_row *c, int64_t at
 		int64_t area = c->area_ids[counted_levels[k]];
 		if (!area)
 			continue;
-		for (int t = 0; !rc && t < 2; t++) {
+		for (int t = 0; !rc && t < (rolled_up(counted_levels[k]) ? 2 : 1); t++) {
 			sqlite3_stmt *st = NULL;
 			if ((rc = store__stmt(db, sqls[t], &st)))
 				break;
@@ -375,13 +393,34 @@ static bool parts_subtract(const struct range_part *p, size_t n)
 	return false;
 }
 
-static size_t split_range(int64_t from, int64_t to, struct range_part *p)
+/* Whether an area's counters have the monthly roll-up (all but governance grids'). */
+static int area_rolled_up(sqlite3 *db, int64_t area_id, bool *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = store__prepare(db, "SELECT kind FROM areas WHERE id=?", &st);
+	enum area_kind kind;
+
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, area_id);
+	*out = !(sqlite3_step(st) == SQLITE_ROW &&
+		 area_kind_parse((const char *)sqlite3_column_text(st, 0), &kind) == 0 &&
+		 !rolled_up(kind));
+	sqlite3_finalize(st);
+	return SG_OK;
+}
+
+static size_t split_range(int64_t from, int64_t to, bool roll_up, struct range_part *p)
 {
 	int64_t m0 = store__stats_month(from), m1 = store__stats_month(to);
 	size_t n = 0;
 
 	if (from > to)
 		return 0;
+	if (!roll_up) {
+		part_add(p, &n, 0, from, to, 1);
+		return n;
+	}
 	if (m0 == m1) {
 		if (from == store__stats_month_first_day(m0) &&
 		    to == store__stats_month_first_day(m0 + 1) - 1)
@@ -467,7 +506,8 @@ int store_stats_cases(struct store *s, int64_t area_id, int64_t from_day, int64_
 	char days_sql[160], months_sql[160];
 	struct range_part parts[PARTS_MAX];
 	struct group_sum *g;
-	size_t nparts;
+	size_t nparts = 0;
+	bool roll_up = true;
 	sqlite3 *db;
 	int rc;
 
@@ -481,10 +521,11 @@ int store_stats_cases(struct store *s, int64_t area_id, int64_t from_day, int64_
 	snprintf(months_sql, sizeof months_sql,
 		 "SELECT %s, n FROM stats_cases_month WHERE area_id=? AND month BETWEEN ? AND ?",
 		 cols[group]);
-	nparts = split_range(from_day, to_day, parts);
 	db = store__read_begin(s);
 	/* One read transaction, so that every part sees the same commit. */
 	rc = store__rc(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL));
+	if (!rc && !(rc = area_rolled_up(db, area_id, &roll_up)))
+		nparts = split_range(from_day, to_day, roll_up, parts);
 	for (size_t i = 0; !rc && i < nparts; i++)
 		rc = read_sums(db, parts[i].months ? months_sql : days_sql, area_id, &parts[i], g);
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
@@ -533,13 +574,16 @@ int store_stats_resolution(struct store *s, int64_t area_id, int64_t from_day, i
 					 "stats_resolved_month WHERE area_id=? AND month BETWEEN ? "
 					 "AND ?";
 	struct range_part parts[PARTS_MAX];
-	size_t nparts = split_range(from_day, to_day, parts);
+	size_t nparts = 0;
+	bool roll_up = true;
 	sqlite3 *db;
 	int rc;
 
 	*n = *seconds = 0;
 	db = store__read_begin(s);
 	rc = store__rc(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL));
+	if (!rc && !(rc = area_rolled_up(db, area_id, &roll_up)))
+		nparts = split_range(from_day, to_day, roll_up, parts);
 	for (size_t i = 0; !rc && i < nparts; i++)
 		rc = read_resolved(db, parts[i].months ? months_sql : days_sql, area_id, &parts[i], n,
 				   seconds);
