@@ -82,18 +82,42 @@ static void *run(void *arg)
 }
 
 /* Prints the commit batch-size summary from /metrics (count and sum). */
+/* The value of the /metrics line that starts with name (followed by a space), or -1. */
+static double metric(const char *body, const char *name)
+{
+	const char *p = body;
+	size_t n = strlen(name);
+
+	while ((p = strstr(p, name))) {
+		if ((p == body || p[-1] == '\n') && p[n] == ' ')
+			return strtod(p + n + 1, NULL);
+		p += n;
+	}
+	return -1;
+}
+
+/* The server's own view: commit batch sizes and how long the COMMITs (WAL write, fsync) took. */
 static void print_batches(int port)
 {
 	struct bench_conn c;
-	const char *sum, *cnt;
 
 	if (bench_connect(&c, port))
 		return;
-	if (!bench_request(&c, "GET", "/metrics", NULL, NULL, NULL, 0) &&
-	    (sum = strstr(c.body, "safegrid_store_commit_batch_size_sum")) &&
-	    (cnt = strstr(c.body, "safegrid_store_commit_batch_size_count"))) {
-		double s = strtod(sum + 37, NULL), n = strtod(cnt + 39, NULL);
-		printf("  store commits: %.0f, mean batch %.1f commands\n", n, n > 0 ? s / n : 0);
+	if (!bench_request(&c, "GET", "/metrics", NULL, NULL, NULL, 0) && c.body) {
+		double s = metric(c.body, "safegrid_store_commit_batch_size_sum");
+		double n = metric(c.body, "safegrid_store_commit_batch_size_count");
+		double cs = metric(c.body, "safegrid_store_commit_seconds_sum");
+		double cn = metric(c.body, "safegrid_store_commit_seconds_count");
+		double le4 = metric(c.body, "safegrid_store_commit_seconds_bucket{le=\"0.004\"}");
+		double le16 = metric(c.body, "safegrid_store_commit_seconds_bucket{le=\"0.016\"}");
+		double le128 = metric(c.body, "safegrid_store_commit_seconds_bucket{le=\"0.128\"}");
+		if (n >= 0 && s >= 0)
+			printf("  store commits: %.0f, mean batch %.1f commands\n", n,
+			       n > 0 ? s / n : 0);
+		if (cn > 0 && le4 >= 0 && le16 >= 0 && le128 >= 0)
+			printf("  COMMIT (WAL write + fsync) mean %.2f ms; over 4 ms: %.1f%%, over 16 ms: "
+			       "%.1f%%, over 128 ms: %.0f commits\n",
+			       cs * 1e3 / cn, 100 * (cn - le4) / cn, 100 * (cn - le16) / cn, cn - le128);
 	}
 	bench_close(&c);
 }

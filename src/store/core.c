@@ -289,6 +289,21 @@ static unsigned batch_bucket(size_t n)
 	return b;
 }
 
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static unsigned commit_bucket(double seconds)
+{
+	unsigned b = 0;
+	while (b + 1 < STORE_COMMIT_BUCKETS && seconds > (double)(1u << b) / 4000.0)
+		b++;
+	return b;
+}
+
 /* Runs a statement without results from the core's statement cache. */
 static int core_exec(sqlite3 *db, const char *sql)
 {
@@ -316,6 +331,7 @@ static void run_batch(struct store *s, struct store_cmd *batch, size_t n)
 			  rollback_to[] = "ROLLBACK TO cmd", release[] = "RELEASE cmd",
 			  commit[] = "COMMIT", rollback[] = "ROLLBACK";
 	int rc = core_exec(s->wdb, begin);
+	double commit_s = 0;
 
 	for (struct store_cmd *c = batch; c; c = c->next) {
 		size_t mark;
@@ -337,8 +353,12 @@ static void run_batch(struct store *s, struct store_cmd *batch, size_t n)
 	}
 	if (!rc && (rc = store__stats_pending_flush(s->wdb)))
 		SG_LOG(SG_LOG_ERROR, "msg=\"counter flush failed\" rc=%d", rc);
-	if (!rc && core_exec(s->wdb, commit))
-		rc = SG_EIO;
+	if (!rc) {
+		double t0 = mono_s();
+		if (core_exec(s->wdb, commit))
+			rc = SG_EIO;
+		commit_s = mono_s() - t0;
+	}
 	if (rc) {
 		/* Nothing of the batch remains; neither may its pending counters. */
 		exec_sql(s->wdb, rollback);
@@ -352,6 +372,10 @@ static void run_batch(struct store *s, struct store_cmd *batch, size_t n)
 	if (rc)
 		s->metrics.failed_commits++;
 	s->metrics.batch_hist[batch_bucket(n)]++;
+	if (!rc) {
+		s->metrics.commit_hist[commit_bucket(commit_s)]++;
+		s->metrics.commit_seconds += commit_s;
+	}
 	pthread_mutex_unlock(&s->metrics_lock);
 }
 
