@@ -361,7 +361,8 @@ static void run_batch(struct store *s, struct store_cmd *batch, size_t n)
 	}
 	if (rc) {
 		/* Nothing of the batch remains; neither may its pending counters. */
-		exec_sql(s->wdb, rollback);
+		if (sqlite3_get_autocommit(s->wdb) == 0)
+			exec_sql(s->wdb, rollback);
 		store__stats_pending_undo(s->wdb, 0);
 		for (struct store_cmd *c = batch; c; c = c->next)
 			c->rc = SG_EIO;

@@ -20,6 +20,7 @@
 #include "store/store_internal.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,9 +73,15 @@ static uint64_t mix(uint64_t k)
 	return k;
 }
 
+/* Callers pass finite degrees only (|deg| <= 360: the cell fits its 28 bits). */
 static int64_t cell_of(double deg)
 {
 	return (int64_t)floor(deg / CELL_DEG);
+}
+
+static bool finite_deg(double deg)
+{
+	return deg >= -360.0 && deg <= 360.0; /* false for NaN too */
 }
 
 /* A set top bit (never 0), category index (7 bits), cell x (28 bits), cell y (28 bits). */
@@ -188,7 +195,7 @@ static int entry_add(struct store__join *j, size_t cat, const struct entry *e)
 	return SG_OK;
 }
 
-/* Drops every entry older than its category's covered_since (and all of a category if drop). */
+/* Drops every entry older than its category's covered_since, or every entry of only. */
 static void sweep(struct store__join *j, const struct category *only)
 {
 	size_t empty = 0;
@@ -225,8 +232,8 @@ static int category_load(sqlite3 *db, struct store__join *j, struct category *c,
 	sqlite3_stmt *st = NULL;
 	int rc, step;
 
-	if (c->loaded)
-		sweep(j, c); /* empties the category's buckets */
+	if (j->used)
+		sweep(j, c); /* empties the category's buckets: no duplicates after the load */
 	c->loaded = 0;
 	if ((rc = store__stmt(db, "SELECT id,created_at,lon,lat FROM cases WHERE category=? AND "
 				  "created_at>=?",
@@ -237,6 +244,10 @@ static int category_load(sqlite3 *db, struct store__join *j, struct category *c,
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		struct entry e = { sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
 				   sqlite3_column_double(st, 2), sqlite3_column_double(st, 3) };
+		if (!finite_deg(e.lon) || !finite_deg(e.lat)) {
+			rc = SG_EINTERNAL; /* the caller then scans in SQL */
+			break;
+		}
 		if ((rc = entry_add(j, (size_t)(c - j->cats), &e)))
 			break;
 	}
@@ -260,6 +271,10 @@ void store__join_note(sqlite3 *db, int64_t id, const char *category, int64_t cre
 	if (!j || !(c = category_find(j, category, 0)) || !c->loaded ||
 	    created_at < c->covered_since)
 		return; /* not held: a load from the store will find it */
+	if (!finite_deg(lon) || !finite_deg(lat)) {
+		c->loaded = 0; /* cannot be placed in a cell: the next query reloads */
+		return;
+	}
 	if (entry_add(j, (size_t)(c - j->cats), &e)) {
 		c->loaded = 0; /* out of memory: the next query reloads */
 		return;
@@ -326,12 +341,16 @@ int store__join_find(sqlite3 *db, const char *category, int64_t since, double lo
 		c->last_since = since;
 	cat = (size_t)(c - j->cats);
 	j->nhits = 0;
+	*hits = j->hits;
+	*n = 0;
+	if (!finite_deg(lon0) || !finite_deg(lon1) || !finite_deg(lat0) || !finite_deg(lat1))
+		return SG_EINTERNAL; /* the caller scans in SQL */
 	cx0 = cell_of(lon0);
 	cx1 = cell_of(lon1);
 	cy0 = cell_of(lat0);
 	cy1 = cell_of(lat1);
 	if (cx1 < cx0 || cy1 < cy0) {
-		/* An empty or NaN box: nothing lies in it. */
+		/* An empty box: nothing lies in it. */
 	} else if ((cx1 - cx0 + 1) * (cy1 - cy0 + 1) > MAX_BOX_CELLS) {
 		for (size_t i = 0; i < j->cap; i++) {
 			if (j->b[i].key && ((j->b[i].key >> 56) & 0x7f) == cat &&

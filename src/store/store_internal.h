@@ -79,7 +79,7 @@ void store__join_invalidate(sqlite3 *db);
 void store__join_free(struct store__join *j);
 
 /*
- * Case counters aggregated per commit batch (store/stats.c): a command adds
+ * Case counters aggregated per commit batch (store/counters.c): a command adds
  * its deltas, the core merges them into stats_cases and its monthly roll-up
  * once per batch, just before COMMIT. mark/undo drop the deltas of a command
  * that rolled back (undo to 0: all of them).
@@ -88,6 +88,9 @@ size_t store__stats_pending_mark(sqlite3 *db);
 void store__stats_pending_undo(sqlite3 *db, size_t mark);
 int store__stats_pending_flush(sqlite3 *db);
 void store__stats_pending_free(struct store__stats_pending *p);
+
+/* Whether counters at this level have the monthly roll-up (all but governance grids'). */
+bool store__stats_rolled_up(enum area_kind level);
 
 /* The local month of a local day (store_stats_day), as year * 12 + month - 1. */
 int64_t store__stats_month(int64_t day);
@@ -98,7 +101,7 @@ int64_t store__stats_month_first_day(int64_t month);
 int store__audit_append_tx(sqlite3 *db, const char *actor, const char *action,
 			   const char *subject, const char *detail);
 
-/* Statistics moved inside a running command (store/stats.c). */
+/* Statistics moved inside a running command (store/counters.c). */
 int store__stats_case_count(sqlite3 *db, const struct case_row *c, int police, int delta);
 int store__stats_case_resolved(sqlite3 *db, const struct case_row *c, int64_t at);
 
