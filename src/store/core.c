@@ -1,12 +1,16 @@
 /*
- * core.c — the store's core thread (group commit), its read pool and the
- * migration runner.
+ * core.c — the store's core thread (group commit) with its statement cache,
+ * the checkpointer, the read pool and the migration runner.
  *
  * Writers never touch SQLite themselves: they queue a command and sleep.
  * The core thread takes every command queued at that moment (up to
  * CORE_BATCH_MAX), runs them in one BEGIN IMMEDIATE … COMMIT with a savepoint
  * each, and wakes them only after COMMIT returned, i.e. after the WAL was
  * fsynced (synchronous=FULL). Under load this turns N fsyncs into one.
+ *
+ * Copying the WAL back into the database (checkpoints) is kept off that
+ * path: a checkpointer thread does it on its own connection, passively, and
+ * the core only steps in, after answering, when the WAL has grown large.
  */
 #include "store/store_internal.h"
 
