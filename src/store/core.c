@@ -60,7 +60,7 @@ struct stmt_slot {
 
 /*
  * What only the core thread touches: the statement cache and the write
- * path's in-memory helpers. Reached from a command through a thread-local
+ * path's in-memory state. Reached from a command through a thread-local
  * pointer, so commands keep their (db, ctx) signature.
  */
 struct store__core {
