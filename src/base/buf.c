@@ -74,13 +74,21 @@ int sg_buf_putc(struct sg_buf *b, char c)
 int sg_buf_vprintf(struct sg_buf *b, const char *fmt, va_list ap)
 {
 	va_list ap2;
+	size_t room = b->alloc > b->len ? b->alloc - b->len : 0;
 	int n, rc;
 
+	/* Formatted straight into the free space; only what does not fit is formatted twice. */
 	va_copy(ap2, ap);
-	n = vsnprintf(NULL, 0, fmt, ap2);
+	n = vsnprintf(room ? b->data + b->len : NULL, room, fmt, ap2);
 	va_end(ap2);
 	if (n < 0)
 		return SG_EINVAL;
+	if ((size_t)n < room && (size_t)n <= b->cap - b->len) {
+		b->len += (size_t)n;
+		return SG_OK;
+	}
+	if (room)
+		b->data[b->len] = '\0'; /* the part that was written does not count */
 	rc = buf_reserve(b, (size_t)n);
 	if (rc)
 		return rc;
@@ -106,21 +114,27 @@ int sg_buf_json_str(struct sg_buf *b, const char *s)
 	const unsigned char *p = (const unsigned char *)s;
 	int rc = sg_buf_putc(b, '"');
 
-	for (; rc == 0 && *p; p++) {
+	while (rc == 0 && *p) {
+		const unsigned char *run = p;
+		/* The longest stretch that needs no escaping, copied at once. */
+		while (*p >= 0x20 && *p != '"' && *p != '\\')
+			p++;
+		if (p > run && (rc = sg_buf_append(b, run, (size_t)(p - run))))
+			break;
+		if (!*p)
+			break;
 		switch (*p) {
 		case '"': rc = sg_buf_append(b, "\\\"", 2); break;
 		case '\\': rc = sg_buf_append(b, "\\\\", 2); break;
 		case '\n': rc = sg_buf_append(b, "\\n", 2); break;
 		case '\r': rc = sg_buf_append(b, "\\r", 2); break;
 		case '\t': rc = sg_buf_append(b, "\\t", 2); break;
-		default:
-			if (*p < 0x20) {
-				char esc[6] = { '\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15] };
-				rc = sg_buf_append(b, esc, 6);
-			} else {
-				rc = sg_buf_putc(b, (char)*p);
-			}
+		default: {
+			char esc[6] = { '\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15] };
+			rc = sg_buf_append(b, esc, 6);
 		}
+		}
+		p++;
 	}
 	return rc ? rc : sg_buf_putc(b, '"');
 }

@@ -55,6 +55,20 @@ int api_metrics(void *appv, struct http_req *req, struct http_resp *resp)
 	for (unsigned k = 0; k < AREA_KIND_COUNT; k++)
 		sg_buf_printf(b, "safegrid_areas{kind=\"%s\"} %u\n", area_kind_name((enum area_kind)k),
 			      app->catalog->counts[k]);
+	sg_buf_puts(b, "# HELP safegrid_store_commit_seconds Time in COMMIT (WAL write and fsync).\n"
+		       "# TYPE safegrid_store_commit_seconds histogram\n");
+	cum = 0;
+	for (unsigned i = 0; i + 1 < STORE_COMMIT_BUCKETS; i++) {
+		cum += m.commit_hist[i];
+		sg_buf_printf(b, "safegrid_store_commit_seconds_bucket{le=\"%g\"} %llu\n",
+			      (double)(1u << i) / 4000.0, (unsigned long long)cum);
+	}
+	cum += m.commit_hist[STORE_COMMIT_BUCKETS - 1];
+	sg_buf_printf(b,
+		      "safegrid_store_commit_seconds_bucket{le=\"+Inf\"} %llu\n"
+		      "safegrid_store_commit_seconds_sum %.6f\n"
+		      "safegrid_store_commit_seconds_count %llu\n",
+		      (unsigned long long)cum, m.commit_seconds, (unsigned long long)cum);
 	resp->status = 200;
 	resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
 	return SG_OK;

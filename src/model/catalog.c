@@ -14,6 +14,11 @@ uint32_t catalog_find(const struct catalog *c, int64_t id)
 {
 	uint32_t lo = 0, hi = c->n;
 
+	/* Ids are usually dense from the first: try the direct slot before searching. */
+	if (c->n && id >= c->areas[0].id && (uint64_t)(id - c->areas[0].id) < c->n &&
+	    c->areas[id - c->areas[0].id].id == id)
+		return (uint32_t)(id - c->areas[0].id);
+
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
 		if (c->areas[mid].id < id)

@@ -53,7 +53,7 @@ static void read_case(sqlite3_stmt *st, struct case_row *c)
 static int case_by_id(sqlite3 *db, int64_t id, struct case_row *out)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = store__prepare(db, "SELECT " CASE_COLS " FROM cases WHERE id=?", &st);
+	int rc = store__stmt(db, "SELECT " CASE_COLS " FROM cases WHERE id=?", &st);
 
 	if (rc)
 		return rc;
@@ -62,7 +62,7 @@ static int case_by_id(sqlite3 *db, int64_t id, struct case_row *out)
 		read_case(st, out);
 	else
 		rc = SG_ENOTFOUND;
-	sqlite3_finalize(st);
+	store__stmt_done(st);
 	return rc;
 }
 
@@ -70,9 +70,9 @@ static int history_add(sqlite3 *db, int64_t case_id, int64_t at, const char *act
 		       const char *from, const char *to, const char *note)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = store__prepare(db, "INSERT INTO case_history(case_id,at,actor,from_status,"
-				    "to_status,note) VALUES(?,?,?,?,?,?)",
-				&st);
+	int rc = store__stmt(db, "INSERT INTO case_history(case_id,at,actor,from_status,"
+				 "to_status,note) VALUES(?,?,?,?,?,?)",
+			     &st);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, case_id);
@@ -84,7 +84,7 @@ static int history_add(sqlite3 *db, int64_t case_id, int64_t at, const char *act
 	if (note)
 		sqlite3_bind_text(st, 6, note, -1, SQLITE_STATIC);
 	rc = store__rc(sqlite3_step(st));
-	sqlite3_finalize(st);
+	store__stmt_done(st);
 	return rc;
 }
 
@@ -99,10 +99,10 @@ static void bind_opt_text(sqlite3_stmt *st, int col, const char *s)
 static int report_insert(sqlite3 *db, struct report_row *r)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = store__prepare(db, "INSERT INTO reports(case_id,source,text,lon,lat,reported_at,"
-				    "received_at,caller_name,caller_phone,category) "
-				    "VALUES(?,?,?,?,?,?,?,?,?,?)",
-				&st);
+	int rc = store__stmt(db, "INSERT INTO reports(case_id,source,text,lon,lat,reported_at,"
+				 "received_at,caller_name,caller_phone,category) "
+				 "VALUES(?,?,?,?,?,?,?,?,?,?)",
+			     &st);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, r->case_id);
@@ -116,9 +116,116 @@ static int report_insert(sqlite3 *db, struct report_row *r)
 	bind_opt_text(st, 9, r->caller_phone);
 	sqlite3_bind_text(st, 10, r->category, -1, SQLITE_STATIC);
 	rc = store__rc(sqlite3_step(st));
-	sqlite3_finalize(st);
+	store__stmt_done(st);
 	if (!rc)
 		r->id = sqlite3_last_insert_rowid(db);
+	return rc;
+}
+
+/*
+ * Whether candidate b (in the order of the covering index cases_join,
+ * category, created_at, lon, lat, status, type, then id) comes after a: the
+ * SQL scan kept the last of the nearest, so ties go to the later one.
+ */
+struct join_cand {
+	int64_t id, created_at;
+	double lon, lat, d;
+	char type[CASE_ID_MAX], status[CASE_ID_MAX];
+};
+
+/* The order on what the index holds: created_at, lon, lat (-1, 0, 1 for b before, same, after). */
+static int cand_order_point(const struct join_cand *a, const struct join_cand *b)
+{
+	if (b->created_at != a->created_at)
+		return b->created_at > a->created_at ? 1 : -1;
+	if (b->lon != a->lon)
+		return b->lon > a->lon ? 1 : -1;
+	if (b->lat != a->lat)
+		return b->lat > a->lat ? 1 : -1;
+	return 0;
+}
+
+static bool cand_after(const struct join_cand *a, const struct join_cand *b)
+{
+	int t = cand_order_point(a, b);
+
+	if (t)
+		return t > 0;
+	if ((t = strcmp(b->status, a->status)) != 0)
+		return t > 0;
+	if ((t = strcmp(b->type, a->type)) != 0)
+		return t > 0;
+	return b->id > a->id;
+}
+
+/*
+ * The join lookup from the core's join index: the candidates in memory
+ * within the window and box, each checked against its row in the store (it
+ * must still be there with the same category, time and point, and be
+ * joinable), the nearest kept, ties as the SQL scan broke them. Returns
+ * SG_EINTERNAL when there is no index here (the caller then scans).
+ */
+static int cmp_cand_d(const void *x, const void *y)
+{
+	const struct join_cand *a = x, *b = y;
+	return (a->d > b->d) - (a->d < b->d);
+}
+
+static int find_joinable_indexed(sqlite3 *db, struct store_case_open *op, double dlon,
+				 double dlat, int64_t *found)
+{
+	const struct case_row *c = op->c;
+	const struct store__join_hit *hits;
+	struct join_cand best = { 0 }, local[32], *v = local;
+	sqlite3_stmt *st = NULL;
+	size_t n = 0, m = 0;
+	int rc = store__join_find(db, c->category, op->r->received_at - op->join_window_s,
+				  c->lon - dlon, c->lon + dlon, c->lat - dlat, c->lat + dlat, &hits,
+				  &n);
+
+	if (rc)
+		return rc;
+	if (n > sizeof local / sizeof local[0] && !(v = malloc(n * sizeof *v)))
+		return SG_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct geo_point a = { c->lon, c->lat }, b = { hits[i].lon, hits[i].lat };
+		struct join_cand k = { hits[i].id, hits[i].created_at, hits[i].lon, hits[i].lat,
+				       geo_distance_m(a, b), "", "" };
+		if (k.d <= op->join_distance_m)
+			v[m++] = k;
+	}
+	/* Nearest first: the first joinable one wins, unless another lies exactly as far. */
+	qsort(v, m, sizeof *v, cmp_cand_d);
+	for (size_t i = 0; i < m; i++) {
+		struct join_cand *k = &v[i];
+		const unsigned char *cat;
+		if (*found && (k->d > best.d || cand_order_point(&best, k) < 0))
+			continue; /* cannot win whatever its type and status */
+		if (!st && (rc = store__stmt(db, "SELECT category,created_at,lon,lat,type,status "
+						 "FROM cases WHERE id=?",
+					     &st)))
+			break;
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, k->id);
+		if (sqlite3_step(st) != SQLITE_ROW)
+			continue; /* an insert that rolled back */
+		cat = sqlite3_column_text(st, 0);
+		if (!cat || strcmp((const char *)cat, c->category) != 0 ||
+		    sqlite3_column_int64(st, 1) != k->created_at ||
+		    sqlite3_column_double(st, 2) != k->lon || sqlite3_column_double(st, 3) != k->lat)
+			continue; /* another row under a reused id, or the old point of a move */
+		copy_text(k->type, sizeof k->type, sqlite3_column_text(st, 4));
+		copy_text(k->status, sizeof k->status, sqlite3_column_text(st, 5));
+		if (*found && !cand_after(&best, k))
+			continue;
+		if (!op->joinable(k->type, k->status, op->joinable_ctx))
+			continue;
+		best = *k;
+		*found = k->id;
+	}
+	store__stmt_done(st);
+	if (v != local)
+		free(v);
 	return rc;
 }
 
@@ -130,11 +237,16 @@ static int find_joinable(sqlite3 *db, struct store_case_open *op, int64_t *found
 	double dlon = dlat / fmax(cos(c->lat * M_PI / 180.0), 0.1);
 	double best = op->join_distance_m;
 	sqlite3_stmt *st = NULL;
-	int rc = store__prepare(db, "SELECT id,type,status,lon,lat FROM cases WHERE category=? AND "
-				    "created_at>=? AND lon BETWEEN ? AND ? AND lat BETWEEN ? AND ?",
-				&st);
+	int rc;
 
 	*found = 0;
+	rc = find_joinable_indexed(db, op, dlon, dlat, found);
+	if (rc != SG_EINTERNAL && rc != SG_ETOOBIG)
+		return rc;
+	*found = 0;
+	rc = store__prepare(db, "SELECT id,type,status,lon,lat FROM cases WHERE category=? AND "
+				"created_at>=? AND lon BETWEEN ? AND ? AND lat BETWEEN ? AND ?",
+			    &st);
 	if (rc)
 		return rc;
 	sqlite3_bind_text(st, 1, c->category, -1, SQLITE_STATIC);
@@ -163,12 +275,12 @@ static int insert_case(sqlite3 *db, struct case_row *c)
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	rc = store__prepare(db, "INSERT INTO cases(type,category,police,department,status,priority,"
-				"lon,lat,city_id,district_id,station_id,police_grid_id,street_id,"
-				"community_id,gov_grid_id,source,created_at,updated_at,deadline_at,"
-				"version,reports,escalation_level) "
-				"VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,1,?)",
-			    &st);
+	rc = store__stmt(db, "INSERT INTO cases(type,category,police,department,status,priority,"
+			     "lon,lat,city_id,district_id,station_id,police_grid_id,street_id,"
+			     "community_id,gov_grid_id,source,created_at,updated_at,deadline_at,"
+			     "version,reports,escalation_level) "
+			     "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,1,?)",
+			 &st);
 	if (rc)
 		return rc;
 	sqlite3_bind_text(st, 1, c->type, -1, SQLITE_STATIC);
@@ -191,10 +303,11 @@ static int insert_case(sqlite3 *db, struct case_row *c)
 	sqlite3_bind_int64(st, 19, c->deadline_at);
 	sqlite3_bind_int(st, 20, c->escalation_level);
 	rc = store__rc(sqlite3_step(st));
-	sqlite3_finalize(st);
+	store__stmt_done(st);
 	if (rc)
 		return rc;
 	c->id = sqlite3_last_insert_rowid(db);
+	store__join_note(db, c->id, c->category, c->created_at, c->lon, c->lat);
 	c->version = 1;
 	c->reports = 1;
 	c->updated_at = c->created_at;
@@ -215,16 +328,20 @@ static int case_open_cmd(sqlite3 *db, void *arg)
 	    (rc = find_joinable(db, op, &join)))
 		return rc;
 	if (join) {
-		rc = store__prepare(db, "UPDATE cases SET reports=reports+1, version=version+1, "
-					"updated_at=? WHERE id=?",
-				    &st);
+		/* The case as it is after the change, in the same statement. */
+		rc = store__stmt(db, "UPDATE cases SET reports=reports+1, version=version+1, "
+				     "updated_at=? WHERE id=? RETURNING " CASE_COLS,
+				 &st);
 		if (rc)
 			return rc;
 		sqlite3_bind_int64(st, 1, op->r->received_at);
 		sqlite3_bind_int64(st, 2, join);
-		rc = store__rc(sqlite3_step(st));
-		sqlite3_finalize(st);
-		if (rc || (rc = case_by_id(db, join, c)))
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			read_case(st, c);
+		rc = rc == SQLITE_ROW ? SG_OK : rc == SQLITE_DONE ? SG_ENOTFOUND : store__rc(rc);
+		store__stmt_done(st);
+		if (rc)
 			return rc;
 		op->r->case_id = join;
 		if ((rc = report_insert(db, op->r)))
@@ -307,6 +424,15 @@ static int move_case(sqlite3 *db, int64_t id, const struct case_row *loc)
 	return rc;
 }
 
+/* After a move: the join index learns the case's new point. */
+static void note_moved(sqlite3 *db, int64_t id)
+{
+	struct case_row c;
+
+	if (case_by_id(db, id, &c) == SG_OK)
+		store__join_note(db, c.id, c.category, c.created_at, c.lon, c.lat);
+}
+
 static int change_cmd(sqlite3 *db, void *arg)
 {
 	struct store_case_change *ch = arg;
@@ -338,8 +464,8 @@ static int change_cmd(sqlite3 *db, void *arg)
 	sqlite3_bind_int64(st, 8, ch->id);
 	rc = store__rc(sqlite3_step(st));
 	sqlite3_finalize(st);
-	if (!rc && ch->set_location)
-		rc = move_case(db, ch->id, ch->set_location);
+	if (!rc && ch->set_location && !(rc = move_case(db, ch->id, ch->set_location)))
+		note_moved(db, ch->id);
 	/*
 	 * Diversion moves the case between police and non-police in the counters,
 	 * and a move between areas; the counters follow.

@@ -47,8 +47,9 @@ struct load_ctx {
 	struct store_history_load *load;
 	uint8_t cat_rank[256], src_rank[256];
 	uint8_t cat_of_rank[256], src_of_rank[256];
-	struct agg cases, resolved;
-	sqlite3_stmt *ins_case, *ins_stats, *ins_resolved;
+	struct agg cases, resolved;             /* by day */
+	struct agg cases_month, resolved_month; /* the roll-ups: the month in the day's bits */
+	sqlite3_stmt *ins_case, *ins_stats, *ins_resolved, *ins_stats_month, *ins_resolved_month;
 	size_t stats_rows;
 };
 
@@ -120,6 +121,15 @@ static int64_t key_day(uint64_t k)
 	return (int64_t)((k >> (64 - AREA_BITS - DAY_BITS)) & ((1u << DAY_BITS) - 1));
 }
 
+/* The same key with the local month (store__stats_month) in place of the day. */
+static uint64_t month_key(uint64_t day_key)
+{
+	const uint64_t day_mask = ((uint64_t)1 << DAY_BITS) - 1;
+	uint64_t month = (uint64_t)store__stats_month(key_day(day_key)) & day_mask;
+	return (day_key & ~(day_mask << (64 - AREA_BITS - DAY_BITS))) |
+	       month << (64 - AREA_BITS - DAY_BITS);
+}
+
 /*
  * Merges the aggregates into their tables (adding to rows already there, so
  * a flush in the middle of the load or counters from live cases stay right)
@@ -128,7 +138,9 @@ static int64_t key_day(uint64_t k)
 static int agg_flush(struct load_ctx *lc, struct agg *a, bool resolved)
 {
 	const struct store_history_tables *t = lc->load->tables;
-	sqlite3_stmt *st = resolved ? lc->ins_resolved : lc->ins_stats;
+	bool month = a == &lc->cases_month || a == &lc->resolved_month;
+	sqlite3_stmt *st = resolved ? (month ? lc->ins_resolved_month : lc->ins_resolved)
+				    : (month ? lc->ins_stats_month : lc->ins_stats);
 	size_t m = 0;
 	int rc = SG_OK;
 
@@ -242,6 +254,13 @@ static int insert_case(struct load_ctx *lc, const struct store_history_case *c)
 		       (uint64_t)lc->cat_rank[c->category] << 4;
 		slot = agg_slot(&lc->cases, base | (uint64_t)lc->src_rank[c->source] << 1 | c->police);
 		slot->n++;
+		/* Grids have no monthly roll-up (store/stats.c). */
+		if (counted_levels[k] != AREA_GOV_GRID) {
+			slot = agg_slot(&lc->cases_month, month_key(base) |
+							      (uint64_t)lc->src_rank[c->source] << 1 |
+							      c->police);
+			slot->n++;
+		}
 		if (!c->resolved_at)
 			continue;
 		base = area << (64 - AREA_BITS) |
@@ -250,10 +269,17 @@ static int insert_case(struct load_ctx *lc, const struct store_history_case *c)
 		slot = agg_slot(&lc->resolved, base);
 		slot->n++;
 		slot->seconds += c->resolved_at > c->created_at ? c->resolved_at - c->created_at : 0;
+		if (counted_levels[k] != AREA_GOV_GRID) {
+			slot = agg_slot(&lc->resolved_month, month_key(base));
+			slot->n++;
+			slot->seconds +=
+				c->resolved_at > c->created_at ? c->resolved_at - c->created_at : 0;
+		}
 	}
-	if ((rc = agg_check(lc, &lc->cases, false)))
+	if ((rc = agg_check(lc, &lc->cases, false)) || (rc = agg_check(lc, &lc->resolved, true)) ||
+	    (rc = agg_check(lc, &lc->cases_month, false)))
 		return rc;
-	return agg_check(lc, &lc->resolved, true);
+	return agg_check(lc, &lc->resolved_month, true);
 }
 
 /* The CREATE statements of the cases' secondary indexes, NUL-separated, caller frees. */
@@ -350,8 +376,17 @@ static int load_cmd(sqlite3 *db, void *arg)
 	    (rc = store__prepare(db, "INSERT INTO stats_resolved VALUES(?,?,?,?,?) "
 				     "ON CONFLICT DO UPDATE SET n = n + excluded.n, "
 				     "seconds = seconds + excluded.seconds",
-				 &lc->ins_resolved)))
+				 &lc->ins_resolved)) ||
+	    (rc = store__prepare(db, "INSERT INTO stats_cases_month VALUES(?,?,?,?,?,?) "
+				     "ON CONFLICT DO UPDATE SET n = n + excluded.n",
+				 &lc->ins_stats_month)) ||
+	    (rc = store__prepare(db, "INSERT INTO stats_resolved_month VALUES(?,?,?,?,?) "
+				     "ON CONFLICT DO UPDATE SET n = n + excluded.n, "
+				     "seconds = seconds + excluded.seconds",
+				 &lc->ins_resolved_month)))
 		goto out;
+	/* Cases written here bypass the join index: it reloads from the store when next asked. */
+	store__join_invalidate(db);
 	for (;;) {
 		n = 0;
 		if ((rc = load->next(load->ctx, chunk, CHUNK, &n)))
@@ -366,7 +401,9 @@ static int load_cmd(sqlite3 *db, void *arg)
 		}
 	}
 	t1 = now_s();
-	if ((rc = agg_flush(lc, &lc->cases, false)) || (rc = agg_flush(lc, &lc->resolved, true)))
+	if ((rc = agg_flush(lc, &lc->cases, false)) || (rc = agg_flush(lc, &lc->resolved, true)) ||
+	    (rc = agg_flush(lc, &lc->cases_month, false)) ||
+	    (rc = agg_flush(lc, &lc->resolved_month, true)))
 		goto out;
 	t2 = now_s();
 	if (index_sql)
@@ -377,6 +414,8 @@ out:
 	sqlite3_finalize(lc->ins_case);
 	sqlite3_finalize(lc->ins_stats);
 	sqlite3_finalize(lc->ins_resolved);
+	sqlite3_finalize(lc->ins_stats_month);
+	sqlite3_finalize(lc->ins_resolved_month);
 	snprintf(pragma, sizeof pragma, "PRAGMA cache_size=%lld", (long long)cache);
 	sqlite3_exec(db, pragma, NULL, NULL, NULL);
 	free(index_sql);
@@ -403,7 +442,8 @@ int store_history_load(struct store *s, struct store_history_load *load)
 	load->stats_rows = 0;
 	rank_table(t->categories, t->ncategories, lc->cat_rank, lc->cat_of_rank);
 	rank_table(t->sources, t->nsources, lc->src_rank, lc->src_of_rank);
-	if ((rc = agg_init(&lc->cases)) || (rc = agg_init(&lc->resolved)))
+	if ((rc = agg_init(&lc->cases)) || (rc = agg_init(&lc->resolved)) ||
+	    (rc = agg_init(&lc->cases_month)) || (rc = agg_init(&lc->resolved_month)))
 		goto out;
 	t0 = now_s();
 	rc = store__submit(s, load_cmd, lc);
@@ -416,6 +456,8 @@ int store_history_load(struct store *s, struct store_history_load *load)
 out:
 	free(lc->cases.v);
 	free(lc->resolved.v);
+	free(lc->cases_month.v);
+	free(lc->resolved_month.v);
 	free(lc);
 	return rc;
 }

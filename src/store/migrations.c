@@ -197,6 +197,33 @@ const char *const store__migrations[] = {
 	"CREATE INDEX dispatches_waiting ON dispatches(dispatched_at) WHERE status = 'assigned';"
 	"CREATE INDEX dispatches_station ON dispatches(station_id, dispatched_at);"
 	"CREATE INDEX dispatches_district ON dispatches(district_id, dispatched_at);",
+
+	/*
+	 * Monthly roll-ups of both counter tables (month = year * 12 + month - 1
+	 * of the local day) for every counted level but the governance grid,
+	 * kept in the same statements as the daily rows: a statistic over a year
+	 * reads 12 months and the days at either end.
+	 */
+	"CREATE TABLE stats_cases_month("
+	"  area_id INTEGER NOT NULL, month INTEGER NOT NULL, category TEXT NOT NULL,"
+	"  source TEXT NOT NULL, police INTEGER NOT NULL, n INTEGER NOT NULL,"
+	"  PRIMARY KEY(area_id, month, category, source, police)) WITHOUT ROWID;"
+	"CREATE TABLE stats_resolved_month("
+	"  area_id INTEGER NOT NULL, month INTEGER NOT NULL, category TEXT NOT NULL,"
+	"  n INTEGER NOT NULL, seconds INTEGER NOT NULL,"
+	"  PRIMARY KEY(area_id, month, category)) WITHOUT ROWID;"
+	"INSERT INTO stats_cases_month SELECT area_id,"
+	"  CAST(strftime('%Y', day * 86400, 'unixepoch') AS INTEGER) * 12 +"
+	"  CAST(strftime('%m', day * 86400, 'unixepoch') AS INTEGER) - 1,"
+	"  category, source, police, sum(n) FROM stats_cases"
+	"  WHERE area_id NOT IN (SELECT id FROM areas WHERE kind = 'gov_grid')"
+	"  GROUP BY 1, 2, 3, 4, 5;"
+	"INSERT INTO stats_resolved_month SELECT area_id,"
+	"  CAST(strftime('%Y', day * 86400, 'unixepoch') AS INTEGER) * 12 +"
+	"  CAST(strftime('%m', day * 86400, 'unixepoch') AS INTEGER) - 1,"
+	"  category, sum(n), sum(seconds) FROM stats_resolved"
+	"  WHERE area_id NOT IN (SELECT id FROM areas WHERE kind = 'gov_grid')"
+	"  GROUP BY 1, 2, 3;",
 };
 
 const int store__migration_count = sizeof store__migrations / sizeof store__migrations[0];

@@ -42,11 +42,16 @@ int store_schema_version(struct store *s);
 
 /* Figures for /metrics. batch_hist[i] counts batches of size in (2^(i-1), 2^i]. */
 #define STORE_BATCH_BUCKETS 12
+/* Commit durations: bucket i counts those up to 2^i / 4 ms (0.25 ms … 1 s), the last all above. */
+#define STORE_COMMIT_BUCKETS 14
+
 struct store_metrics {
 	uint64_t commits;
 	uint64_t commands;
 	uint64_t failed_commits;
 	uint64_t batch_hist[STORE_BATCH_BUCKETS];
+	uint64_t commit_hist[STORE_COMMIT_BUCKETS]; /* the COMMIT itself: WAL write and fsync */
+	double commit_seconds;                       /* their sum */
 	int64_t file_bytes; /* main file plus WAL */
 };
 void store_metrics_read(struct store *s, struct store_metrics *out);

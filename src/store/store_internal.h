@@ -37,11 +37,71 @@ int store__rc(int sqlite_rc);
 /* Prepares sql on db; logs and returns SG_EINTERNAL on failure. */
 int store__prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st);
 
+/*
+ * Statements kept prepared on the core connection: store__stmt returns the
+ * cached statement for sql (looked up by the string's address, so pass a
+ * literal or a static string), store__stmt_done resets it for the next use.
+ * On any other connection (or nested use of the same sql) they are a plain
+ * prepare and finalize. Every store__stmt needs its store__stmt_done.
+ */
+int store__stmt(sqlite3 *db, const char *sql, sqlite3_stmt **st);
+void store__stmt_done(sqlite3_stmt *st);
+
+/* The core thread's own state, when db is the core connection and we run on it; else NULL. */
+struct store__core;
+struct store__core *store__core_of(sqlite3 *db);
+struct store__join **store__core_join(struct store__core *c);
+struct store__stats_pending **store__core_pending(struct store__core *c);
+
+/*
+ * The join index (store/joinidx.c): the recent cases in memory on the core
+ * thread, in a grid of ~200 m cells per category, for the duplicate-join
+ * lookup. It answers candidates only; the caller checks each against the
+ * store, so an entry left by a rolled-back insert or a moved case is harmless.
+ */
+struct store__join;
+/* Notes a case stored at (lon, lat) (opened, split out or moved). */
+void store__join_note(sqlite3 *db, int64_t id, const char *category, int64_t created_at,
+		      double lon, double lat);
+struct store__join_hit {
+	int64_t id, created_at;
+	double lon, lat;
+};
+/*
+ * Every case of category created at or after since whose point lies in the
+ * box, loading from the store what memory does not cover. *hits is owned by
+ * the index (valid until its next call); SG_ENOTSUP off the core thread.
+ */
+int store__join_find(sqlite3 *db, const char *category, int64_t since, double lon0, double lon1,
+		     double lat0, double lat1, const struct store__join_hit **hits, size_t *n);
+/* Forgets everything (cases were written behind the index's back); reloaded on demand. */
+void store__join_invalidate(sqlite3 *db);
+void store__join_free(struct store__join *j);
+
+/*
+ * Case counters aggregated per commit batch (store/counters.c): a command adds
+ * its deltas, the core merges them into stats_cases and its monthly roll-up
+ * once per batch, just before COMMIT. mark/undo drop the deltas of a command
+ * that rolled back (undo to 0: all of them).
+ */
+size_t store__stats_pending_mark(sqlite3 *db);
+void store__stats_pending_undo(sqlite3 *db, size_t mark);
+int store__stats_pending_flush(sqlite3 *db);
+void store__stats_pending_free(struct store__stats_pending *p);
+
+/* Whether counters at this level have the monthly roll-up (all but governance grids'). */
+bool store__stats_rolled_up(enum area_kind level);
+
+/* The local month of a local day (store_stats_day), as year * 12 + month - 1. */
+int64_t store__stats_month(int64_t day);
+/* The first local day of such a month. */
+int64_t store__stats_month_first_day(int64_t month);
+
 /* Audit append inside an already running command (used by composite writes). */
 int store__audit_append_tx(sqlite3 *db, const char *actor, const char *action,
 			   const char *subject, const char *detail);
 
-/* Statistics moved inside a running command (store/stats.c). */
+/* Statistics moved inside a running command (store/counters.c). */
 int store__stats_case_count(sqlite3 *db, const struct case_row *c, int police, int delta);
 int store__stats_case_resolved(sqlite3 *db, const struct case_row *c, int64_t at);
 
