@@ -144,10 +144,18 @@ export function createIntakeView(root, ctx) {
     try {
       const r = await api.post('/api/v1/reports', body());
       let c = r.case, msg = (r.joined ? t('intake.joined') : t('intake.filed')) + ` #${c.id}`;
-      if (divert) {
-        c = await api.post(`/api/v1/cases/${c.id}/divert`, { department: form.department.value, version: c.version });
-        msg += ' · ' + t('intake.diverted') + ' ' + nameOf(ctx.department(c.department) || { name_zh: c.department_zh });
+      // The classifier may already have routed it to the chosen department:
+      // then there is nothing to divert. A divert that fails leaves the
+      // report filed, and the desk says so next to the error.
+      if (divert && c.department !== form.department.value) {
+        try {
+          c = await api.post(`/api/v1/cases/${c.id}/divert`, { department: form.department.value, version: c.version });
+        } catch (e) {
+          out.innerHTML = `<p class="result" id="filed" data-case="${c.id}">${esc(msg)}</p>`;
+          throw e;
+        }
       }
+      if (divert) msg += ' · ' + t('intake.diverted') + ' ' + nameOf(ctx.department(c.department) || { name_zh: c.department_zh });
       out.innerHTML = `<p class="result" id="filed" data-case="${c.id}">${esc(msg)}</p>`;
       out.querySelector('#filed').addEventListener('click', () => ctx.go('board', c.id));
       form.text.value = '';
