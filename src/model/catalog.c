@@ -14,6 +14,9 @@ uint32_t catalog_find(const struct catalog *c, int64_t id)
 {
 	uint32_t lo = 0, hi = c->n;
 
+	/* Ids are usually dense from 1 (the store assigns them): try that slot first. */
+	if (id >= 1 && id <= (int64_t)c->n && c->areas[id - 1].id == id)
+		return (uint32_t)(id - 1);
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
 		if (c->areas[mid].id < id)
