@@ -44,7 +44,7 @@
  *
  *   sh tools/bench-deps.sh && make && build/bench/nearest --demo DEMO.db
  *   options: --seconds 5 --threads 2 --units 10000 --rate 5000 --k 5
- *            --bin build/safegrid --http-clients 4 --skip http,redis,postgis
+ *            --bin build/safegrid --http-clients 4 --skip http,ceiling,redis,postgis
  */
 #include <dirent.h>
 #include <errno.h>
@@ -853,9 +853,23 @@ struct conn {
  * (the server ranks its candidates by ETA, so its order can differ from
  * the index's by distance).
  */
+/*
+ * When set, the HTTP clients ask GET /healthz instead (no authentication, no
+ * work) under the same position stream: the ceiling of the HTTP layer on
+ * this machine, measured in the same run.
+ */
+static bool http_ceiling_mode;
+
 static int http_nearest(struct conn *c, const struct qpoint *q, unsigned k, int64_t *ids,
 			double *dist, unsigned *n)
 {
+	if (http_ceiling_mode) {
+		*n = 0;
+		return bench_request(&c->http, "GET", "/healthz", NULL, NULL, NULL, 0) ||
+				       c->http.status != 200
+			       ? -1
+			       : 0;
+	}
 	char path[256];
 	const char *p;
 
@@ -1403,7 +1417,7 @@ int main(int argc, char **argv)
 	    k > UNIT_QUERY_MAX_K || !http_clients || http_clients > 64) {
 		fprintf(stderr, "usage: nearest [--seconds S] [--threads T] [--units N] [--rate R] "
 				"[--k K] [--demo DEMO.db [--bin build/safegrid] [--http-clients C]] "
-				"[--skip http,redis,postgis]\n");
+				"[--skip http,ceiling,redis,postgis]\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -1516,6 +1530,22 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s: the phase failed\n", backend_names[b]);
 		print_result((enum backend)b, &res[b]);
 		fflush(stdout);
+		if (b == BK_HTTP && res[b].ran && !strstr(skip, "ceiling")) {
+			struct result ceil_res;
+			memset(&ceil_res, 0, sizeof ceil_res);
+			http_ceiling_mode = true;
+			if (run_phase(&w, &peers, BK_HTTP, seconds, http_clients, rate, &ceil_res))
+				fprintf(stderr, "HTTP ceiling: the phase failed\n");
+			http_ceiling_mode = false;
+			if (ceil_res.ran)
+				printf("%-17s %9.0f requests/s  p50 %7.1f us  p99 %7.1f us  (GET /healthz, "
+				       "same clients and position stream: the HTTP layer's ceiling)\n",
+				       "HTTP ceiling", ceil_res.qps, ceil_res.p50_us, ceil_res.p99_us);
+			if (ceil_res.ran && ceil_res.qps > 0)
+				printf("over HTTP reaches %.0f %% of the ceiling\n",
+				       100.0 * res[b].qps / ceil_res.qps);
+			fflush(stdout);
+		}
 	}
 	for (int b = BK_REDIS; b < BK_COUNT; b++) {
 		if (!res[b].ran || !res[BK_INPROC].ran)

@@ -1,6 +1,7 @@
 /* buf.c — growable byte buffer with a cap. */
 #include "base/buf.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +138,60 @@ int sg_buf_json_str(struct sg_buf *b, const char *s)
 		p++;
 	}
 	return rc ? rc : sg_buf_putc(b, '"');
+}
+
+int sg_buf_put_int(struct sg_buf *b, long long v)
+{
+	char tmp[24], *e = tmp + sizeof tmp, *d = e;
+	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+
+	do {
+		*--d = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--d = '-';
+	return sg_buf_append(b, d, (size_t)(e - d));
+}
+
+/*
+ * printf's "%.*f" is exact: it rounds the double's exact binary value. The
+ * scaled product v * 10^decimals carries at most half an ulp of error, which
+ * below 2^40 is under 1.3e-4; so unless its fraction lies within 1e-3 of a
+ * half, rounding the product gives the digit string printf gives. The rest
+ * (ties, large or non-finite values, many decimals) goes to snprintf.
+ */
+int sg_buf_put_fixed(struct sg_buf *b, double v, unsigned decimals)
+{
+	static const double pow10[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9 };
+	char tmp[48], *e = tmp + sizeof tmp, *d = e;
+	double x, fl, fr;
+	unsigned long long u;
+	int neg = signbit(v) != 0;
+
+	if (decimals >= sizeof pow10 / sizeof pow10[0] || !isfinite(v))
+		return sg_buf_printf(b, "%.*f", (int)decimals, v);
+	x = fabs(v) * pow10[decimals];
+	if (!(x < 1099511627776.0)) /* 2^40 */
+		return sg_buf_printf(b, "%.*f", (int)decimals, v);
+	fl = floor(x);
+	fr = x - fl;
+	if (fabs(fr - 0.5) < 1e-3)
+		return sg_buf_printf(b, "%.*f", (int)decimals, v);
+	u = (unsigned long long)fl + (fr > 0.5);
+	for (unsigned i = 0; i < decimals; i++) {
+		*--d = (char)('0' + u % 10);
+		u /= 10;
+	}
+	if (decimals)
+		*--d = '.';
+	do {
+		*--d = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (neg)
+		*--d = '-';
+	return sg_buf_append(b, d, (size_t)(e - d));
 }
 
 char *sg_buf_steal(struct sg_buf *b, size_t *len)

@@ -31,6 +31,10 @@ int sg_buf_printf(struct sg_buf *b, const char *fmt, ...) __attribute__((format(
 int sg_buf_vprintf(struct sg_buf *b, const char *fmt, va_list ap);
 /* Appends s as a JSON string literal, quotes included. */
 int sg_buf_json_str(struct sg_buf *b, const char *s);
+/* Appends v in decimal. */
+int sg_buf_put_int(struct sg_buf *b, long long v);
+/* Appends v exactly as printf("%.*f", decimals, v) would, several times faster. */
+int sg_buf_put_fixed(struct sg_buf *b, double v, unsigned decimals);
 /* Hands the contents to the caller (who frees them) and re-initialises b. */
 char *sg_buf_steal(struct sg_buf *b, size_t *len);
 

@@ -471,10 +471,41 @@ int api_parse_time(const char *s, int64_t *out)
 
 void api_format_time(int64_t t, char out[32])
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/*
+	 * The civil date of a day count (H. Hinnant's days-to-civil), by hand:
+	 * gmtime_r and strftime cost more than the rest of a nearest answer's unit.
+	 */
+	int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400, secs = t - days * 86400;
+	int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153, d = doy - (153 * mp + 2) / 5 + 1;
+	int64_t m = mp < 10 ? mp + 3 : mp - 9, y = yoe + era * 400 + (m <= 2);
+
+	if (y < 1000 || y > 9999) { /* strftime does not pad %Y: keep its spelling */
+		time_t tt = (time_t)t;
+		struct tm tm;
+		gmtime_r(&tt, &tm);
+		strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		return;
+	}
+	{
+		const int v[6] = { (int)y, (int)m, (int)d, (int)(secs / 3600), (int)(secs / 60 % 60),
+				   (int)(secs % 60) };
+		char *o = out;
+		*o++ = (char)('0' + v[0] / 1000);
+		*o++ = (char)('0' + v[0] / 100 % 10);
+		*o++ = (char)('0' + v[0] / 10 % 10);
+		*o++ = (char)('0' + v[0] % 10);
+		for (int i = 1; i < 6; i++) {
+			*o++ = "--T::"[i - 1];
+			*o++ = (char)('0' + v[i] / 10);
+			*o++ = (char)('0' + v[i] % 10);
+		}
+		*o++ = 'Z';
+		*o = '\0';
+	}
 }
 
 void api_write_area_ref(struct app *app, struct sg_buf *b, uint32_t idx)
@@ -483,8 +514,11 @@ void api_write_area_ref(struct app *app, struct sg_buf *b, uint32_t idx)
 	char name[512];
 
 	catalog_name(app->catalog, idx, name, sizeof name);
-	sg_buf_printf(b, "{\"id\":%lld,\"kind\":\"%s\",\"code\":", (long long)a->id,
-		      area_kind_name(a->kind));
+	sg_buf_puts(b, "{\"id\":");
+	sg_buf_put_int(b, (long long)a->id);
+	sg_buf_puts(b, ",\"kind\":\"");
+	sg_buf_puts(b, area_kind_name(a->kind));
+	sg_buf_puts(b, "\",\"code\":");
 	if (a->code[0])
 		sg_buf_json_str(b, a->code);
 	else

@@ -1488,17 +1488,23 @@ int api_units_nearest(void *appv, struct http_req *req, struct http_resp *resp)
 	    (n < k && (rc = unit_index_nearest(app->units, &q, hits, &n, &why))))
 		return http_error(resp, 400, "invalid", "the query is out of range", NULL);
 
-	/* Where the point is: its grids and station, for the reasons. */
-	catalog_locate(app->catalog, p, found);
+	/*
+	 * Rank by ETA first: it needs no point location, so only the k that are
+	 * answered are located (and a unit's own position only when its home
+	 * area does not already decide the reason).
+	 */
 	for (unsigned i = 0; i < n; i++) {
-		uint32_t where[AREA_KIND_COUNT], home = hits[i].unit.home_area;
+		sug[i].hit = hits[i];
+		sug[i].eta_s = dispatch_policy_eta_s(app->policy, (enum unit_type)hits[i].unit.type,
+						     hits[i].distance_m);
+	}
+	qsort(sug, n, sizeof sug[0], cmp_eta);
+	if (n)
+		catalog_locate(app->catalog, p, found); /* where the point is, for the reasons */
+	for (unsigned i = 0; i < n && i < k; i++) {
+		uint32_t where[AREA_KIND_COUNT], home = sug[i].hit.unit.home_area;
 		struct suggestion *x = &sug[i];
-		x->hit = hits[i];
-		x->eta_s = dispatch_policy_eta_s(app->policy, (enum unit_type)hits[i].unit.type,
-						 hits[i].distance_m);
 		x->station = api_station_of(app, home);
-		catalog_locate(app->catalog, (struct geo_point){ hits[i].unit.lon, hits[i].unit.lat },
-			       where);
 		/*
 		 * Where the unit belongs comes first: its own grid, else another
 		 * station's unit; then where it is: inside the point's police grid.
@@ -1509,40 +1515,59 @@ int api_units_nearest(void *appv, struct http_req *req, struct http_resp *resp)
 			 x->station != found[AREA_STATION])
 			x->reason = "neighbouring_station";
 		else if (found[AREA_POLICE_GRID] != CATALOG_NONE &&
-			 where[AREA_POLICE_GRID] == found[AREA_POLICE_GRID])
+			 (catalog_locate(app->catalog,
+					 (struct geo_point){ x->hit.unit.lon, x->hit.unit.lat }, where),
+			  where[AREA_POLICE_GRID] == found[AREA_POLICE_GRID]))
 			x->reason = "in_case_grid";
 		else
 			x->reason = "nearest_by_eta";
 	}
-	qsort(sug, n, sizeof sug[0], cmp_eta);
 
-	sg_buf_printf(&resp->body, "{\"query\":{\"lon\":%.7f,\"lat\":%.7f,\"k\":%u,\"within_m\":", p.lon,
-		      p.lat, k);
+	/* Numbers by hand: printf's %f was the largest cost of this answer. */
+	sg_buf_puts(&resp->body, "{\"query\":{\"lon\":");
+	sg_buf_put_fixed(&resp->body, p.lon, 7);
+	sg_buf_puts(&resp->body, ",\"lat\":");
+	sg_buf_put_fixed(&resp->body, p.lat, 7);
+	sg_buf_puts(&resp->body, ",\"k\":");
+	sg_buf_put_int(&resp->body, k);
+	sg_buf_puts(&resp->body, ",\"within_m\":");
 	if (q.within_m > 0)
-		sg_buf_printf(&resp->body, "%.1f", q.within_m);
+		sg_buf_put_fixed(&resp->body, q.within_m, 1);
 	else
 		sg_buf_puts(&resp->body, "null");
-	sg_buf_printf(&resp->body, ",\"max_position_age_s\":%lld},\"units\":[",
-		      (long long)app->policy->max_position_age_s);
+	sg_buf_puts(&resp->body, ",\"max_position_age_s\":");
+	sg_buf_put_int(&resp->body, (long long)app->policy->max_position_age_s);
+	sg_buf_puts(&resp->body, "},\"units\":[");
 	for (unsigned i = 0; i < n && i < k; i++) {
-		struct store_unit u;
 		const struct unit_rec *r = &sug[i].hit.unit;
 		char at[32];
-		memset(&u, 0, sizeof u);
 		api_format_time(r->pos_at / 1000, at);
-		sg_buf_printf(&resp->body,
-			      "%s{\"unit\":{\"id\":%lld,\"type\":\"%s\",\"status\":\"%s\",\"area\":",
-			      i ? "," : "", (long long)r->id, unit_type_name((enum unit_type)r->type),
-			      force_unit_status_name(r->status));
+		sg_buf_puts(&resp->body, i ? ",{\"unit\":{\"id\":" : "{\"unit\":{\"id\":");
+		sg_buf_put_int(&resp->body, (long long)r->id);
+		sg_buf_puts(&resp->body, ",\"type\":\"");
+		sg_buf_puts(&resp->body, unit_type_name((enum unit_type)r->type));
+		sg_buf_puts(&resp->body, "\",\"status\":\"");
+		sg_buf_puts(&resp->body, force_unit_status_name(r->status));
+		sg_buf_puts(&resp->body, "\",\"area\":");
 		if (r->home_area != CATALOG_NONE)
 			api_write_area_ref(app, &resp->body, r->home_area);
 		else
 			sg_buf_puts(&resp->body, "null");
-		sg_buf_printf(&resp->body,
-			      ",\"position\":{\"lon\":%.7f,\"lat\":%.7f,\"at\":\"%s\",\"at_ms\":%lld}},"
-			      "\"distance_m\":%.1f,\"eta_s\":%.0f,\"reason\":\"%s\",\"station\":",
-			      r->lon, r->lat, at, (long long)r->pos_at, sug[i].hit.distance_m,
-			      ceil(sug[i].eta_s), sug[i].reason);
+		sg_buf_puts(&resp->body, ",\"position\":{\"lon\":");
+		sg_buf_put_fixed(&resp->body, r->lon, 7);
+		sg_buf_puts(&resp->body, ",\"lat\":");
+		sg_buf_put_fixed(&resp->body, r->lat, 7);
+		sg_buf_puts(&resp->body, ",\"at\":\"");
+		sg_buf_puts(&resp->body, at);
+		sg_buf_puts(&resp->body, "\",\"at_ms\":");
+		sg_buf_put_int(&resp->body, (long long)r->pos_at);
+		sg_buf_puts(&resp->body, "}},\"distance_m\":");
+		sg_buf_put_fixed(&resp->body, sug[i].hit.distance_m, 1);
+		sg_buf_puts(&resp->body, ",\"eta_s\":");
+		sg_buf_put_fixed(&resp->body, ceil(sug[i].eta_s), 0);
+		sg_buf_puts(&resp->body, ",\"reason\":\"");
+		sg_buf_puts(&resp->body, sug[i].reason);
+		sg_buf_puts(&resp->body, "\",\"station\":");
 		if (sug[i].station != CATALOG_NONE && catalog_visible(&s->scope, sug[i].station))
 			api_write_area_ref(app, &resp->body, sug[i].station);
 		else

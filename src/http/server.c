@@ -317,9 +317,15 @@ int http_server_start(const struct http_server_config *cfg, struct http_server *
 		free(s);
 		return SG_EINVAL;
 	}
-	/* Suspend/resume lets idle event streams wait without holding a worker (http/sse.h). */
+	/*
+	 * Suspend/resume lets idle event streams wait without holding a worker
+	 * (http/sse.h). Turbo reads and writes a keep-alive socket before asking
+	 * epoll whether it is ready, which is usually so: fewer system calls per
+	 * request, the largest share of a small answer's cost.
+	 */
 	s->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-					  MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME,
+					  MHD_USE_TURBO | MHD_USE_ERROR_LOG |
+					  MHD_ALLOW_SUSPEND_RESUME,
 				  cfg->port, NULL, NULL, on_request, s,
 				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 				  MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads ? cfg->threads : 4),
