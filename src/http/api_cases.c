@@ -539,50 +539,102 @@ int api_intake_report(struct app *app, struct api_session *s, json_t *obj,
 	return 0;
 }
 
-int api_reports_create(void *appv, struct http_req *req, struct http_resp *resp)
-{
-	struct app *app = appv;
-	struct api_session *s = req->session;
-	struct intake_error e;
-	struct intake *in = NULL;
+/*
+ * A report waiting for its commit (POST /api/v1/reports): the handler's
+ * first call queues it and defers the answer, the second (after the batch
+ * is durable) answers. The connection is suspended meanwhile, so its
+ * worker serves other connections.
+ */
+struct report_wait {
+	struct intake in; /* in.r.text borrows from body */
 	struct classify_result cls;
-	json_t *body = NULL;
-	int rc = SG_OK;
+	json_t *body;
+	struct http_defer *d;
+	int rc; /* the commit's: set by report_committed */
+};
 
-	if (!role_may_write_cases(s->role))
-		return http_error(resp, 403, "forbidden", "this role may not file reports", NULL);
-	if (api_body_object(req, resp, &body))
-		goto out;
-	if (!(in = malloc(sizeof *in))) {
-		rc = SG_ENOMEM;
-		goto out;
-	}
-	if (intake_prepare(app, s, body, NULL, in, &cls, &e)) {
-		http_error(resp, e.status, e.code, e.message, e.field[0] ? e.field : NULL);
-		goto out;
-	}
-	if ((rc = store_case_open(app->store, &in->op)))
-		goto out;
+static void report_wait_free(void *arg)
+{
+	struct report_wait *w = arg;
+
+	json_decref(w->body);
+	free(w);
+}
+
+/* On the store's core thread: the report's batch is durable (or failed). */
+static void report_committed(void *arg, int rc)
+{
+	struct report_wait *w = arg;
+
+	w->rc = rc;
+	http_defer_done(w->d);
+}
+
+static int report_answer(struct app *app, struct api_session *s, struct report_wait *w,
+			 struct http_resp *resp)
+{
+	struct intake *in = &w->in;
+	const struct classify_result *cls = &w->cls;
+
+	if (w->rc)
+		return w->rc;
 	publish(app, in->op.joined ? FEED_CASE_UPDATED : FEED_CASE_CREATED, &in->c);
 
 	sg_buf_puts(&resp->body, "{\"report\":");
 	write_report(&resp->body, &in->r, role_sees_personal_data(s->role));
 	sg_buf_printf(&resp->body, ",\"joined\":%s,\"classification\":{\"category\":",
 		      in->op.joined ? "true" : "false");
-	sg_buf_json_str(&resp->body, cls.category);
+	sg_buf_json_str(&resp->body, cls->category);
 	sg_buf_printf(&resp->body, ",\"police\":%s,\"score\":%d,\"terms\":[",
-		      cls.police ? "true" : "false", cls.score);
-	for (size_t i = 0; i < cls.nmatches; i++) {
+		      cls->police ? "true" : "false", cls->score);
+	for (size_t i = 0; i < cls->nmatches; i++) {
 		if (i)
 			sg_buf_putc(&resp->body, ',');
-		sg_buf_json_str(&resp->body, cls.matches[i].term);
+		sg_buf_json_str(&resp->body, cls->matches[i].term);
 	}
 	sg_buf_puts(&resp->body, "]},\"case\":");
 	write_case(app, &s->scope, &resp->body, &in->c);
 	sg_buf_putc(&resp->body, '}');
 	http_json(resp, in->op.joined ? 200 : 201);
+	return SG_OK;
+}
+
+int api_reports_create(void *appv, struct http_req *req, struct http_resp *resp)
+{
+	struct app *app = appv;
+	struct api_session *s = req->session;
+	struct intake_error e;
+	struct report_wait *w = NULL;
+	json_t *body = NULL;
+	int rc = SG_OK;
+
+	if (req->deferred)
+		return report_answer(app, s, req->deferred, resp);
+	if (!role_may_write_cases(s->role))
+		return http_error(resp, 403, "forbidden", "this role may not file reports", NULL);
+	if (api_body_object(req, resp, &body))
+		goto out;
+	if (!(w = calloc(1, sizeof *w))) {
+		rc = SG_ENOMEM;
+		goto out;
+	}
+	if (intake_prepare(app, s, body, NULL, &w->in, &w->cls, &e)) {
+		http_error(resp, e.status, e.code, e.message, e.field[0] ? e.field : NULL);
+		goto out;
+	}
+	w->body = body;
+	body = NULL;
+	if (!(w->d = http_defer(req, w, report_wait_free))) {
+		rc = SG_ENOMEM;
+		goto out;
+	}
+	/* From here the deferral owns w (the session, in.op.actor, with it). */
+	if ((rc = store_case_open_async(app->store, &w->in.op, report_committed, w)))
+		report_committed(w, rc); /* nothing queued: the second call answers the error */
+	return SG_OK;
 out:
-	free(in);
+	if (w)
+		report_wait_free(w);
 	json_decref(body);
 	return rc;
 }

@@ -37,13 +37,38 @@ struct http_server {
 	struct MHD_Daemon *mhd;
 	uint16_t port;
 	struct route_metrics *metrics; /* nroutes + 1 (the last: unmatched) */
+	_Atomic int waiting; /* deferred requests not yet done */
 };
 
-/* Per-connection state while a body arrives. */
-struct pending {
+/*
+ * A deferred request. lock orders the worker's "not done yet: suspend"
+ * against the finisher's "done: resume", as in sse.c:
+ *   worker:   lock -> done? unlock, answer now
+ *             : suspended = true, MHD_suspend_connection -> unlock
+ *   finisher: lock -> done = true; suspended? suspended = false,
+ *             MHD_resume_connection -> unlock
+ * Two references, the request's and the finisher's: the state may hold what
+ * the other thread still uses, so it goes only when both are over.
+ */
+struct http_defer {
+	pthread_mutex_t lock;
+	struct http_server *server;
+	struct MHD_Connection *conn;
+	bool suspended;
+	bool done;
+	int refs;
+	void *state;
+	void (*free_state)(void *);
+	void *session;
+};
+
+/* Per-request state while a body arrives, and while its answer is deferred. */
+struct http_pending {
+	struct http_server *server;
 	struct sg_buf body;
 	int too_big;
 	struct timespec started;
+	struct http_defer *defer;
 };
 
 static double elapsed_s(const struct timespec *t0)
@@ -183,11 +208,70 @@ static void resp_release(struct http_resp *r)
 		free(r->hvalue[i]);
 }
 
+static void defer_unref(struct http_defer *d)
+{
+	struct http_server *s = d->server;
+	int left;
+
+	pthread_mutex_lock(&d->lock);
+	left = --d->refs;
+	pthread_mutex_unlock(&d->lock);
+	if (left)
+		return;
+	if (d->free_state)
+		d->free_state(d->state);
+	if (d->session && s->cfg.release_session)
+		s->cfg.release_session(s->cfg.app, d->session);
+	pthread_mutex_destroy(&d->lock);
+	free(d);
+}
+
+struct http_defer *http_defer(struct http_req *req, void *state, void (*free_state)(void *))
+{
+	struct http_pending *p = req->pending;
+	struct http_defer *d;
+
+	if (!p || !state || p->defer || req->deferred)
+		return NULL;
+	if (!(d = calloc(1, sizeof *d)))
+		return NULL;
+	pthread_mutex_init(&d->lock, NULL);
+	d->server = p->server;
+	d->conn = req->conn;
+	d->refs = 2;
+	d->state = state;
+	d->free_state = free_state;
+	p->defer = d;
+	atomic_fetch_add(&p->server->waiting, 1);
+	return d;
+}
+
+void http_defer_done(struct http_defer *d)
+{
+	struct http_server *s = d->server;
+
+	pthread_mutex_lock(&d->lock);
+	d->done = true;
+	if (d->suspended) {
+		d->suspended = false;
+		MHD_resume_connection(d->conn);
+	}
+	pthread_mutex_unlock(&d->lock);
+	atomic_fetch_sub(&s->waiting, 1);
+	defer_unref(d);
+}
+
+/* The handler has just deferred its answer (and not failed). */
+static bool deferring(const struct http_req *req, const struct http_resp *resp)
+{
+	return req->pending && req->pending->defer && !req->deferred && resp->status == 0;
+}
+
 static void dispatch(struct http_server *s, struct http_req *req, struct http_resp *resp,
 		     size_t *route_out)
 {
 	char scratch[512];
-	int path_matched = 0;
+	int path_matched = 0, hrc;
 
 	*route_out = s->cfg.nroutes;
 	for (size_t i = 0; i < s->cfg.nroutes; i++) {
@@ -198,11 +282,28 @@ static void dispatch(struct http_server *s, struct http_req *req, struct http_re
 		if (strcmp(rt->method, req->method) != 0)
 			continue;
 		*route_out = i;
-		if (!(rt->flags & HTTP_ROUTE_PUBLIC) && s->cfg.authenticate &&
+		/* A deferred request's second call has its session (the deferral owns it). */
+		if (!req->deferred && !(rt->flags & HTTP_ROUTE_PUBLIC) && s->cfg.authenticate &&
 		    s->cfg.authenticate(s->cfg.app, req, resp) != 0)
 			return;
-		if (rt->handler(s->cfg.app, req, resp) != 0 || resp->status == 0)
+		hrc = rt->handler(s->cfg.app, req, resp);
+		if (!hrc && deferring(req, resp)) {
+			req->pending->defer->session = req->session;
+			req->session = NULL;
+			return;
+		}
+		if (hrc != 0 || resp->status == 0)
 			http_error(resp, 500, "internal", "internal error", NULL);
+		if (req->deferred) {
+			req->session = NULL;
+			return;
+		}
+		if (req->pending && req->pending->defer) {
+			/* Deferred, then failed: the deferral keeps the session until it is done. */
+			req->pending->defer->session = req->session;
+			req->session = NULL;
+			return;
+		}
 		if (req->session && s->cfg.release_session)
 			s->cfg.release_session(s->cfg.app, req->session);
 		req->session = NULL;
@@ -237,7 +338,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				  size_t *upload_size, void **con_cls)
 {
 	struct http_server *s = cls;
-	struct pending *p = *con_cls;
+	struct http_pending *p = *con_cls;
 	struct http_req req;
 	struct http_resp resp;
 	size_t route;
@@ -247,6 +348,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		p = calloc(1, sizeof *p);
 		if (!p)
 			return MHD_NO;
+		p->server = s;
 		sg_buf_init(&p->body, body_cap(s, url, method));
 		clock_gettime(CLOCK_MONOTONIC, &p->started);
 		*con_cls = p;
@@ -259,6 +361,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	}
 
+again:
 	memset(&req, 0, sizeof req);
 	memset(&resp, 0, sizeof resp);
 	sg_buf_init(&resp.body, 0);
@@ -267,6 +370,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	req.path = url;
 	req.body = p->body.data ? p->body.data : "";
 	req.body_len = p->body.len;
+	req.pending = p;
+	if (p->defer) {
+		req.deferred = p->defer->state;
+		req.session = p->defer->session;
+	}
 	if (p->too_big) {
 		char msg[96];
 		snprintf(msg, sizeof msg, "request body exceeds the limit of %zu bytes",
@@ -275,6 +383,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		route = s->cfg.nroutes;
 	} else {
 		dispatch(s, &req, &resp, &route);
+	}
+	if (deferring(&req, &resp)) {
+		struct http_defer *d = p->defer;
+
+		resp_release(&resp);
+		pthread_mutex_lock(&d->lock);
+		if (!d->done) {
+			/* Resumed by http_defer_done; libmicrohttpd then calls us again. */
+			d->suspended = true;
+			MHD_suspend_connection(conn);
+			pthread_mutex_unlock(&d->lock);
+			return MHD_YES;
+		}
+		pthread_mutex_unlock(&d->lock);
+		goto again; /* done already: answer now */
 	}
 	record(s, route, resp.status, elapsed_s(&p->started));
 	ret = resp.queued ? MHD_YES : send_resp(conn, &resp);
@@ -285,9 +408,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
-	struct pending *p = *con_cls;
+	struct http_pending *p = *con_cls;
 
 	if (p) {
+		if (p->defer)
+			defer_unref(p->defer);
 		sg_buf_release(&p->body);
 		free(p);
 		*con_cls = NULL;
@@ -354,8 +479,16 @@ uint16_t http_server_port(const struct http_server *s)
 
 void http_server_stop(struct http_server *s)
 {
+	struct timespec tick = { 0, 1000000 };
+
 	if (!s)
 		return;
+	/*
+	 * libmicrohttpd may not stop with connections suspended: let the
+	 * deferred requests finish (their commits take milliseconds).
+	 */
+	while (atomic_load(&s->waiting) > 0)
+		nanosleep(&tick, NULL);
 	MHD_stop_daemon(s->mhd);
 	free(s->metrics);
 	free(s);

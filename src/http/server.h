@@ -18,6 +18,8 @@
 
 struct MHD_Connection;
 struct http_server;
+struct http_pending;
+struct http_defer;
 
 #define HTTP_MAX_PARAMS 4
 
@@ -30,6 +32,8 @@ struct http_req {
 	const char *params[HTTP_MAX_PARAMS]; /* {name} segments of the route, in order */
 	unsigned nparams;
 	void *session;          /* set by the server's authenticate hook */
+	void *deferred;         /* the handler's second call: its state (see http_defer) */
+	struct http_pending *pending; /* the server's */
 };
 
 #define HTTP_MAX_HEADERS 4
@@ -86,8 +90,9 @@ int http_server_start(const struct http_server_config *cfg, struct http_server *
 /* The bound port (useful with port 0). */
 uint16_t http_server_port(const struct http_server *s);
 /*
- * Stops accepting connections and waits for the requests in flight to
- * finish (including their commits). NULL does nothing.
+ * Waits for the deferred requests (http_defer) to be done, then stops
+ * accepting connections and waits for the requests in flight to finish
+ * (including their commits). NULL does nothing.
  */
 void http_server_stop(struct http_server *s);
 
@@ -106,5 +111,24 @@ int http_error(struct http_resp *resp, int status, const char *code, const char 
 void http_json(struct http_resp *resp, int status);
 /* Adds a response header (value copied). */
 int http_add_header(struct http_resp *resp, const char *name, const char *value);
+
+/*
+ * Answering after work on another thread (a store commit) without holding a
+ * worker: libmicrohttpd's workers serve their connections one at a time, so
+ * a handler that sleeps stalls every connection of its worker.
+ *
+ * A handler hands its work on, calls http_defer(req, state, free_state) and
+ * returns 0 leaving resp empty; the server suspends the connection. The
+ * other thread calls http_defer_done(d) exactly once when the work is over
+ * (it may be before the handler returns); the server then resumes the
+ * connection and calls the same handler again, with req->deferred == state
+ * and the same session, and that call answers. state (and the session) are
+ * freed once both the request and http_defer_done are over. Returns NULL if
+ * out of memory, if state is NULL or if the request was deferred already
+ * (nothing changed then).
+ */
+struct http_defer *http_defer(struct http_req *req, void *state, void (*free_state)(void *));
+/* The deferred work is over: the handler will be called again. Any thread. */
+void http_defer_done(struct http_defer *d);
 
 #endif

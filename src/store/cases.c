@@ -369,6 +369,12 @@ int store_case_open(struct store *s, struct store_case_open *op)
 	return store__submit(s, case_open_cmd, op);
 }
 
+int store_case_open_async(struct store *s, struct store_case_open *op, store_done_fn done,
+			  void *arg)
+{
+	return store__submit_async(s, case_open_cmd, op, done, arg);
+}
+
 struct open_many {
 	struct store_case_open **ops;
 	size_t n;

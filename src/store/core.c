@@ -44,11 +44,18 @@
  */
 #define CKPT_CORE_PAGES 16384
 
+/*
+ * A queued command. A waiting writer's lives on its stack and is marked
+ * done; an asynchronous one (done_fn set) is the core's to free after it
+ * has called done_fn.
+ */
 struct store_cmd {
 	store_cmd_fn fn;
 	void *ctx;
 	int rc;
 	int done;
+	store_done_fn done_fn;
+	void *done_arg;
 	struct store_cmd *next;
 };
 
@@ -391,7 +398,7 @@ static void *core_main(void *arg)
 	tl_core = &s->core_state;
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
-		struct store_cmd *batch, *last;
+		struct store_cmd *batch, *last, *async;
 		size_t n = 1;
 
 		while (!s->head && !s->closing)
@@ -411,10 +418,32 @@ static void *core_main(void *arg)
 
 		run_batch(s, batch, n);
 
+		/*
+		 * A waiter's command vanishes once it sees done, so the
+		 * asynchronous ones are taken out of the batch first; their
+		 * callbacks run outside the lock (they may take their own).
+		 */
+		async = NULL;
 		pthread_mutex_lock(&s->lock);
-		for (struct store_cmd *c = batch; c; c = c->next)
-			c->done = 1;
+		for (struct store_cmd *c = batch, *next; c; c = next) {
+			next = c->next;
+			if (c->done_fn) {
+				c->next = async;
+				async = c;
+			} else {
+				c->done = 1;
+			}
+		}
 		pthread_cond_broadcast(&s->answer);
+		if (async) {
+			pthread_mutex_unlock(&s->lock);
+			for (struct store_cmd *c = async, *next; c; c = next) {
+				next = c->next;
+				c->done_fn(c->done_arg, c->rc);
+				free(c);
+			}
+			pthread_mutex_lock(&s->lock);
+		}
 		if (s->wal_pages >= CKPT_CORE_PAGES) {
 			pthread_mutex_unlock(&s->lock);
 			sqlite3_wal_checkpoint_v2(s->wdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
@@ -481,9 +510,36 @@ static void *ckpt_main(void *arg)
 	return NULL;
 }
 
+int store__submit_async(struct store *s, store_cmd_fn fn, void *ctx, store_done_fn done,
+			void *arg)
+{
+	struct store_cmd *c = calloc(1, sizeof *c);
+
+	if (!c)
+		return SG_ENOMEM;
+	c->fn = fn;
+	c->ctx = ctx;
+	c->done_fn = done;
+	c->done_arg = arg;
+	pthread_mutex_lock(&s->lock);
+	if (s->closing) {
+		pthread_mutex_unlock(&s->lock);
+		free(c);
+		return SG_ECLOSED;
+	}
+	if (s->tail)
+		s->tail->next = c;
+	else
+		s->head = c;
+	s->tail = c;
+	pthread_cond_signal(&s->work);
+	pthread_mutex_unlock(&s->lock);
+	return SG_OK;
+}
+
 int store__submit(struct store *s, store_cmd_fn fn, void *ctx)
 {
-	struct store_cmd c = { fn, ctx, 0, 0, NULL };
+	struct store_cmd c = { fn, ctx, 0, 0, NULL, NULL, NULL };
 
 	pthread_mutex_lock(&s->lock);
 	if (s->closing) {

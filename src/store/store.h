@@ -143,6 +143,21 @@ struct store_case_open {
  * transaction, with its history line.
  */
 int store_case_open(struct store *s, struct store_case_open *op);
+
+/*
+ * Called on the store's core thread once an asynchronous command's batch is
+ * durable (rc 0) or failed (rc < 0, nothing of it stored). Keep it short:
+ * the next batch waits for it.
+ */
+typedef void (*store_done_fn)(void *arg, int rc);
+/*
+ * store_case_open without waiting: queues the report and returns 0, then
+ * calls done(arg, rc) when its batch is durable; op (and what it points to)
+ * must stay valid until then. A non-zero return (SG_ECLOSED, SG_ENOMEM)
+ * means nothing was queued and done will not be called.
+ */
+int store_case_open_async(struct store *s, struct store_case_open *op, store_done_fn done,
+			  void *arg);
 /* The same for n reports in one transaction, in order: all stored, or none. */
 int store_case_open_many(struct store *s, struct store_case_open **ops, size_t n);
 /* Reads a case. SG_ENOTFOUND if none. */

@@ -23,6 +23,14 @@ typedef int (*store_cmd_fn)(sqlite3 *db, void *ctx);
  * fn remains), or SG_ECLOSED while closing.
  */
 int store__submit(struct store *s, store_cmd_fn fn, void *ctx);
+/*
+ * Queues fn and returns at once: done(arg, rc) runs later on the core
+ * thread, after fn's batch is durable (or failed, as above); ctx must stay
+ * valid until then. Returns 0, or SG_ENOMEM / SG_ECLOSED (then done never
+ * runs).
+ */
+int store__submit_async(struct store *s, store_cmd_fn fn, void *ctx, store_done_fn done,
+			void *arg);
 
 /* Borrows a read-only connection; give it back with store__read_end. */
 sqlite3 *store__read_begin(struct store *s);
