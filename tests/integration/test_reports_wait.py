@@ -1,0 +1,73 @@
+"""Reports waiting for their commit do not hold the HTTP worker: with one
+worker and many keep-alive connections, the reports filed at once share
+commits (a worker that slept on each commit would give one report per
+commit), and every one is acknowledged once, stored and readable."""
+import http.client
+import json
+import threading
+
+from harness import Server, Suite
+
+s = Suite("integration/reports_wait")
+
+CONNS = 24
+EACH = 4
+
+
+def metric(text, name):
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise KeyError(name)
+
+
+def client(port, tok, k, out):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    h = {"Authorization": "Bearer " + tok, "Content-Type": "application/json"}
+    for i in range(EACH):
+        # Apart from each other, so that none joins another's case.
+        body = {"source": "110", "text": "小区门口有人打架%d-%d" % (k, i),
+                "lon": 120.55 + 0.004 * k, "lat": 31.28 + 0.01 * i}
+        c.request("POST", "/api/v1/reports", body=json.dumps(body).encode(), headers=h)
+        r = c.getresponse()
+        out.append((r.status, json.loads(r.read().decode("utf-8"))))
+    c.close()
+
+
+def main():
+    with Server.demo(extra=("--threads", "1")) as srv:
+        admin = srv.login("admin", "safegrid-admin")
+        st, before = srv.get("/metrics")
+        results = []
+        threads = [threading.Thread(target=client, args=(srv.port, admin, k, results)) for k in range(CONNS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        st, after = srv.get("/metrics")
+        n = CONNS * EACH
+        s.check(len(results) == n and all(st == 201 for st, _ in results),
+                "every report on one worker is acknowledged with 201",
+                [st for st, _ in results if st != 201][:5])
+        reports = {b["report"]["id"] for st, b in results if st == 201}
+        cases = {b["case"]["id"] for st, b in results if st == 201}
+        s.check(len(reports) == n and len(cases) == n, "each answer names its own report and case",
+                (len(reports), len(cases)))
+        commits = metric(after, "safegrid_store_commits_total") - metric(before, "safegrid_store_commits_total")
+        commands = metric(after, "safegrid_store_commit_batch_size_sum") - metric(before, "safegrid_store_commit_batch_size_sum")
+        s.check(commands >= n and commits < n * 0.75,
+                "reports waiting on one worker share commits (%d commands in %d commits)" % (commands, commits))
+        missing = []
+        for cid in sorted(cases):
+            st, c = srv.get("/api/v1/cases/%d" % cid, token=admin)
+            if st != 200 or c["id"] != cid:
+                missing.append((cid, st))
+        s.check(not missing, "every acknowledged case is stored", missing[:5])
+        st, b = srv.post("/api/v1/reports", {"source": "110", "text": "", "lon": 120.6, "lat": 31.3}, token=admin)
+        s.check(st == 400 and b["error"].get("field") == "text", "a bad report is still refused at once", b)
+        s.check(srv.stop() == 0, "the server stops cleanly")
+    s.done()
+
+
+if __name__ == "__main__":
+    main()
