@@ -1223,40 +1223,83 @@ static int positions_store(struct app *app, const struct store_position *v, size
 	return rc;
 }
 
+/*
+ * A position waiting for its commit (PUT /api/v1/units/{id}/position): as
+ * POST /api/v1/reports, the first call queues it and defers the answer, the
+ * second answers once the batch is durable.
+ */
+struct position_wait {
+	struct store_position pos;
+	struct http_defer *d;
+	int rc; /* the commit's: set by position_committed */
+};
+
+static void position_committed(void *arg, int rc)
+{
+	struct position_wait *w = arg;
+
+	w->rc = rc;
+	http_defer_done(w->d);
+}
+
+static int position_answer(struct app *app, struct position_wait *w, struct http_resp *resp)
+{
+	const struct store_position *pos = &w->pos;
+	struct unit_rec rec;
+	char at[32];
+
+	if (w->rc)
+		return w->rc;
+	unit_index_move(app->units, pos->unit_id, pos->lon, pos->lat, pos->at);
+	unit_index_get(app->units, pos->unit_id, &rec);
+	api_format_time(pos->at / 1000, at);
+	sg_buf_printf(&resp->body,
+		      "{\"unit_id\":%lld,\"lon\":%.7f,\"lat\":%.7f,\"at\":\"%s\",\"at_ms\":%lld,"
+		      "\"latest\":%s}",
+		      (long long)pos->unit_id, pos->lon, pos->lat, at, (long long)pos->at,
+		      rec.has_pos && rec.pos_at == pos->at ? "true" : "false");
+	http_json(resp, 200);
+	return SG_OK;
+}
+
 int api_unit_position(void *appv, struct http_req *req, struct http_resp *resp)
 {
 	static const char *const allowed[] = { "lon", "lat", "crs", "at", NULL };
 	struct app *app = appv;
 	struct api_session *s = req->session;
-	struct store_position pos;
+	struct position_wait *w = NULL;
 	struct intake_error e;
-	struct unit_rec rec;
 	json_t *body = NULL;
 	int64_t id;
-	char at[32];
 	int rc = SG_OK;
 
+	if (req->deferred)
+		return position_answer(app, req->deferred, resp);
 	if (id_param(req, resp, &id))
 		return SG_OK;
 	if (s->role == AUTH_ROLE_ANALYST)
 		return http_error(resp, 403, "forbidden", "this role may not report positions", NULL);
 	if (api_body_object(req, resp, &body) || api_only_fields(body, allowed, resp))
 		goto out;
-	if (position_from_json(app, s, body, id, &pos, &e)) {
+	if (!(w = calloc(1, sizeof *w))) {
+		rc = SG_ENOMEM;
+		goto out;
+	}
+	if (position_from_json(app, s, body, id, &w->pos, &e)) {
 		http_error(resp, e.status, e.code, e.message, e.status == 404 ? "id" : e.field);
 		goto out;
 	}
-	if ((rc = positions_store(app, &pos, 1)))
+	if (!(w->d = http_defer(req, w, free))) {
+		rc = SG_ENOMEM;
 		goto out;
-	unit_index_get(app->units, id, &rec);
-	api_format_time(pos.at / 1000, at);
-	sg_buf_printf(&resp->body,
-		      "{\"unit_id\":%lld,\"lon\":%.7f,\"lat\":%.7f,\"at\":\"%s\",\"at_ms\":%lld,"
-		      "\"latest\":%s}",
-		      (long long)id, pos.lon, pos.lat, at, (long long)pos.at,
-		      rec.has_pos && rec.pos_at == pos.at ? "true" : "false");
-	http_json(resp, 200);
+	}
+	/* From here the deferral owns w. */
+	if ((rc = store_positions_add_async(app->store, &w->pos, 1, NULL, position_committed, w)))
+		position_committed(w, rc); /* nothing queued: the second call answers the error */
+	w = NULL;
+	rc = SG_OK;
 out:
+	free(w);
 	json_decref(body);
 	return rc;
 }

@@ -890,6 +890,45 @@ int store_positions_add(struct store *s, const struct store_position *v, size_t 
 	return rc;
 }
 
+/* An asynchronous store_positions_add: the command's context outlives the caller's frame. */
+struct positions_async {
+	struct positions_ctx c;
+	size_t *bad;
+	store_done_fn done;
+	void *arg;
+};
+
+static void positions_async_done(void *arg, int rc)
+{
+	struct positions_async *a = arg;
+	store_done_fn done = a->done;
+	void *done_arg = a->arg;
+
+	if (a->bad)
+		*a->bad = a->c.bad;
+	free(a);
+	done(done_arg, rc);
+}
+
+int store_positions_add_async(struct store *s, const struct store_position *v, size_t n,
+			      size_t *bad, store_done_fn done, void *arg)
+{
+	struct positions_async *a;
+	int rc;
+
+	if (!n)
+		return SG_EINVAL;
+	if (!(a = calloc(1, sizeof *a)))
+		return SG_ENOMEM;
+	a->c = (struct positions_ctx){ v, n, SIZE_MAX };
+	a->bad = bad;
+	a->done = done;
+	a->arg = arg;
+	if ((rc = store__submit_async(s, positions_cmd, &a->c, positions_async_done, a)))
+		free(a);
+	return rc;
+}
+
 struct purge_ctx {
 	int64_t before;
 	size_t max, deleted;

@@ -188,6 +188,13 @@ struct store_position {
  * latest. SG_ENOTFOUND names an unknown unit through *bad (its index).
  */
 int store_positions_add(struct store *s, const struct store_position *v, size_t n, size_t *bad);
+/*
+ * The same without waiting (see store_case_open_async): returns 0 and later
+ * calls done(arg, rc) on the core thread, *bad set first (if bad is not
+ * NULL); v and bad must stay valid until then. n must be at least 1.
+ */
+int store_positions_add_async(struct store *s, const struct store_position *v, size_t n,
+			      size_t *bad, store_done_fn done, void *arg);
 /* Deletes up to max track rows older than before_ms; *deleted how many. */
 int store_positions_purge(struct store *s, int64_t before_ms, size_t max, size_t *deleted);
 /* A unit's track between from_ms and to_ms, oldest first, at most cap rows. */
