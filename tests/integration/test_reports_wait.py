@@ -1,10 +1,12 @@
-"""Reports waiting for their commit do not hold the HTTP worker: with one
-worker and many keep-alive connections, the reports filed at once share
-commits (a worker that slept on each commit would give one report per
-commit), and every one is acknowledged once, stored and readable."""
+"""Writes waiting for their commit do not hold the HTTP worker: with one
+worker and many keep-alive connections, the reports (and unit positions)
+sent at once share commits (a worker that slept on each commit would give
+one per commit), and every one is acknowledged once, stored and readable."""
 import http.client
 import json
+import sqlite3
 import threading
+import time
 
 from harness import Server, Suite
 
@@ -31,6 +33,17 @@ def client(port, tok, k, out):
         c.request("POST", "/api/v1/reports", body=json.dumps(body).encode(), headers=h)
         r = c.getresponse()
         out.append((r.status, json.loads(r.read().decode("utf-8"))))
+    c.close()
+
+
+def mover(port, tok, uid, lon, lat, t0, out):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    h = {"Authorization": "Bearer " + tok, "Content-Type": "application/json"}
+    for i in range(EACH):
+        body = {"lon": lon + 0.0005 * (i + 1), "lat": lat, "at": t0 + 1000 * i}
+        c.request("PUT", "/api/v1/units/%d/position" % uid, body=json.dumps(body).encode(), headers=h)
+        r = c.getresponse()
+        out.append((r.status, json.loads(r.read().decode("utf-8")), uid))
     c.close()
 
 
@@ -65,6 +78,33 @@ def main():
         s.check(not missing, "every acknowledged case is stored", missing[:5])
         st, b = srv.post("/api/v1/reports", {"source": "110", "text": "", "lon": 120.6, "lat": 31.3}, token=admin)
         s.check(st == 400 and b["error"].get("field") == "text", "a bad report is still refused at once", b)
+
+        # --- unit positions, the same way
+        st, units = srv.get("/api/v1/units?area=320508&limit=%d" % CONNS, token=admin)
+        units = [{"id": u["id"], "lon": 120.60 + 0.001 * k, "lat": 31.30} for k, u in enumerate(units["units"])]
+        s.check(len(units) >= CONNS // 2, "the demo has units to move", len(units))
+        t0 = int(time.time() * 1000) - 60000
+        st, before = srv.get("/metrics")
+        results = []
+        threads = [threading.Thread(target=mover, args=(srv.port, admin, u["id"], u["lon"], u["lat"], t0, results))
+                   for u in units]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        st, after = srv.get("/metrics")
+        n = len(units) * EACH
+        s.check(len(results) == n and all(st == 200 and b["unit_id"] == uid for st, b, uid in results),
+                "every position on one worker is acknowledged with 200 for its unit",
+                [(st, b) for st, b, _ in results if st != 200][:3])
+        commits = metric(after, "safegrid_store_commits_total") - metric(before, "safegrid_store_commits_total")
+        s.check(commits < n * 0.75, "positions waiting on one worker share commits (%d positions in %d commits)" % (n, commits))
+        con = sqlite3.connect(srv.db)
+        tracked = sum(con.execute("SELECT count(*) FROM unit_positions WHERE unit_id=? AND at=? AND abs(lon-?)<1e-6",
+                                  (u["id"], t0 + 1000 * i, u["lon"] + 0.0005 * (i + 1))).fetchone()[0]
+                      for u in units for i in range(EACH))
+        con.close()
+        s.check(tracked == n, "every acknowledged position is on its unit's track", (tracked, n))
         s.check(srv.stop() == 0, "the server stops cleanly")
     s.done()
 
