@@ -9,8 +9,8 @@
  *
  * DEMO.db is built on first use (the demo city, its accounts and three years
  * of history up to now, about a minute; bench_http.h) and reused after.
- * The server runs on a copy of DEMO.db with --threads (HTTP workers; each
- * waiting request holds one). Prints requests/s, p50, p99 and the largest
+ * The server runs on a copy of DEMO.db with --threads (HTTP workers; a
+ * report waiting for its commit suspends its connection, holding none). Prints requests/s, p50, p99 and the largest
  * latency, and the commit batch sizes the server reported in /metrics.
  */
 #include <pthread.h>
