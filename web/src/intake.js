@@ -144,7 +144,8 @@ export function createIntakeView(root, ctx) {
     try {
       const r = await api.post('/api/v1/reports', body());
       let c = r.case, msg = (r.joined ? t('intake.joined') : t('intake.filed')) + ` #${c.id}`;
-      if (divert) {
+      // Already routed where the operator sends it: nothing to divert.
+      if (divert && c.department !== form.department.value) {
         c = await api.post(`/api/v1/cases/${c.id}/divert`, { department: form.department.value, version: c.version });
         msg += ' · ' + t('intake.diverted') + ' ' + nameOf(ctx.department(c.department) || { name_zh: c.department_zh });
       }
