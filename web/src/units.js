@@ -90,11 +90,12 @@ export function createUnitLayer(map, ctx, opts) {
       m.bindTooltip(() => tooltipOf(live.getUnit(u.id) || u));
       m.on('click', () => { const cur = live.getUnit(u.id); if (cur && cur.case_id) ctx.go('board', cur.case_id); });
       m.sgKey = key;
+      m.sgAt = u.position.at_ms;
       m.addTo(map);
       markers.set(u.id, m);
       return;
     }
-    m.setLatLng(toDisplay(u.position.lon, u.position.lat));
+    if (m.sgAt !== u.position.at_ms) { m.setLatLng(toDisplay(u.position.lon, u.position.lat)); m.sgAt = u.position.at_ms; }
     if (m.sgKey !== key) { m.setIcon(icon(u)); m.sgKey = key; }
   }
 
