@@ -70,11 +70,19 @@ export function subscribeUnits(fn) { unitSubs.add(fn); return () => unitSubs.del
 const dispatches = new Map();
 const dispatchSubs = new Set();
 const STEP = { assigned: 0, acknowledged: 1, on_scene: 2, cleared: 3, cancelled: 3 };
+// A city-wide console sees every dispatch of the day go by: ended ones are
+// forgotten, oldest first, past this many (a detail reads its case's again).
+const KEEP_DISPATCHES = 5000;
 
 export function upsertDispatch(d, kind = 'loaded') {
   const old = dispatches.get(d.id);
   if (old && (STEP[old.status] ?? 0) > (STEP[d.status] ?? 0)) return old;
   dispatches.set(d.id, d);
+  if (dispatches.size > KEEP_DISPATCHES)
+    for (const [id, x] of dispatches) {
+      if (dispatches.size <= KEEP_DISPATCHES * 0.9) break;
+      if (!dispatchOpen(x) && id !== d.id) dispatches.delete(id);
+    }
   for (const fn of dispatchSubs) fn(kind, d);
   return d;
 }
