@@ -1,7 +1,9 @@
 // screenshots.mjs — the README's pictures of the console (docs/img/*.png),
-// taken from a running demo city (make run):
+// taken from a running demo city (make run, or better a living one:
+// safegrid serve --db FILE --demo --simulate 20, a few minutes old):
 //   node tests/browser/screenshots.mjs [http://127.0.0.1:8080]
-// Files a few reports first so the desk, board and map have something live.
+// Files a few reports first so the desk, board and map have something live,
+// and dispatches one of them for the dispatch picture.
 import path from 'node:path';
 import { playwright, consoleLogin, CHROMIUM, ROOT } from './harness.mjs';
 
@@ -13,18 +15,20 @@ const page = await (await browser.newContext({ viewport: { width: 1600, height: 
 await consoleLogin(page, base, 'admin', 'safegrid-admin');
 const token = await page.evaluate(() => sessionStorage.getItem('sg.token'));
 const post = (p, body) => fetch(base + p, { method: 'POST', headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json());
+const filed = [];
 for (const [text, lon, lat] of [['小区门口有人打架，有人流血了', 120.6285, 31.3237], ['电动车在楼下被偷了', 120.6205, 31.3180],
   ['有人持刀抢劫', 120.6330, 31.3290], ['路灯坏了一个星期', 120.6240, 31.3260]])
-  await post('/api/v1/reports', { source: '110', text, lon, lat, caller: { name: '李四', phone: '13912345678' } });
+  filed.push((await post('/api/v1/reports', { source: '110', text, lon, lat, caller: { name: '李四', phone: '13912345678' } })).case);
 
-// command map: Gusu, the fusion view, a clicked place
+// command map: Gusu, the fusion view, units, a clicked place and its grid's team
 await page.waitForSelector('#cmd-map path');
+await page.waitForSelector('.sg-unit', { timeout: 30000 });
 await page.evaluate(() => window.sgConsole.views().map.map.setView([31.3237, 120.6285], 15));
 await page.check('[data-layer=fusion]');
 await page.waitForSelector('path.sg-grid', { timeout: 15000, state: 'attached' });
 await page.waitForTimeout(800);
 await page.evaluate(() => window.sgConsole.views().map.showPlace(L.latLng(31.3237, 120.6285)));
-await page.waitForSelector('#place .areas-list');
+await page.waitForSelector('#place #team h3');
 await page.waitForTimeout(500);
 await page.screenshot({ path: out('console-map.png') });
 
@@ -48,6 +52,21 @@ await page.click('#rows tr[data-id]');
 await page.waitForSelector('#d-status');
 await page.waitForTimeout(500);
 await page.screenshot({ path: out('console-board.png') });
+
+// dispatch: the fight's nearest units suggested, one sent and acknowledged
+const fight = filed[0];
+await page.evaluate((id) => window.sgConsole.ctx.go('board', id), fight.id);
+await page.waitForSelector('#suggestions tr[data-unit]', { timeout: 10000 });
+const first = await page.getAttribute('#suggestions tr[data-unit]', 'data-unit');
+await page.check(`#suggestions input[data-pick="${first}"]`);
+await page.click('#dispatch-selected');
+await page.waitForSelector('#dispatch-list tr[data-dispatch]');
+await page.waitForTimeout(1500);
+await post(`/api/v1/units/${first}/status`, { action: 'acknowledge' });
+await page.waitForSelector('#dispatch-list tr[data-status=acknowledged]');
+await page.evaluate(() => { document.querySelector('#dispatch-sec').scrollIntoView(); });
+await page.waitForTimeout(500);
+await page.screenshot({ path: out('console-dispatch.png') });
 
 // dashboard on a 1920x1080 wall
 await page.setViewportSize({ width: 1920, height: 1080 });

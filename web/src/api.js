@@ -1,5 +1,5 @@
 // api.js — the console's only door to the server: JSON calls with the
-// session's Bearer token, and the live case stream (Server-Sent Events read
+// session's Bearer token, and the live stream (Server-Sent Events read
 // through fetch, since EventSource cannot send an Authorization header).
 const TOKEN_KEY = 'sg.token';
 
@@ -58,7 +58,7 @@ export function qs(params) {
 
 /*
  * Follows /api/v1/stream until stop() is called: onEvent(type, data) for each
- * case event, onState(true|false) as the connection comes and goes. After a
+ * event (cases, units, dispatches), onState(true|false) as the connection comes and goes. After a
  * break it reconnects with Last-Event-ID so nothing is missed; "resync" (the
  * server could not replay everything) is passed on for the caller to reload.
  */

@@ -1,6 +1,7 @@
 // app.js — the console's entry: login, the shell (navigation, language,
 // settings, live status) and the four views, each created on first visit.
-// One live stream feeds live.js, which the views subscribe to.
+// One live stream (cases, units, dispatches) feeds live.js, which the views
+// subscribe to.
 import * as api from './api.js';
 import * as live from './live.js';
 import { t, applyLabels, setLang, currentLang, label, onLangChange } from './i18n.js';
@@ -65,7 +66,10 @@ async function start() {
   setDisplayCrs(ctx.settings.tiles ? ctx.settings.crs : 'wgs84');
   streamHandle = api.stream((type, data) => {
     if (type === 'resync') live.resync();
-    else if (type.startsWith('case.') && data && data.id) live.upsert(data, type);
+    else if (!data || !data.id) return;
+    else if (type.startsWith('case.')) live.upsert(data, type);
+    else if (type === 'unit.updated') live.upsertUnit(data, type);
+    else if (type === 'dispatch.updated') live.upsertDispatch(data, type);
   }, (on) => {
     const el = $('#live');
     el.className = 'live ' + (on ? 'on' : 'off');

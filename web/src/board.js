@@ -1,10 +1,12 @@
 // board.js — the case board (警情/工单): filters, a live list, and a case's
-// detail with its reports, full history, transitions and diversion.
+// detail with its reports, full history, transitions, diversion and
+// dispatch (dispatch.js).
 // Deadlines count down every second; escalated cases stand out.
 import * as api from './api.js';
 import * as live from './live.js';
 import { t, label, nameOf, onLangChange, applyLabels, fmtTime } from './i18n.js';
 import { esc } from './dom.js';
+import { createDispatchPanel } from './dispatch.js';
 
 const STATES = ['new', 'dispatched', 'on_scene', 'sent', 'acknowledged', 'failed', 'in_progress', 'resolved', 'closed', 'cancelled'];
 const SINCE = { '1h': 3600, '24h': 86400, '7d': 7 * 86400, '30d': 30 * 86400, all: 0 };
@@ -44,6 +46,7 @@ export function createBoardView(root, ctx) {
   const form = root.querySelector('#filters');
   const tbody = root.querySelector('#rows');
   let rows = [], next = null, filter = {}, selected = null, detail = null;
+  const dispatchPanel = createDispatchPanel(ctx);
 
   function fillFilters() {
     const keep = Object.fromEntries(['status', 'type', 'category', 'since'].map((k) => [k, form[k].value]));
@@ -146,7 +149,7 @@ export function createBoardView(root, ctx) {
 
   function renderDetail() {
     const c = detail;
-    if (!c) { aside.hidden = true; root.querySelector('#board').classList.remove('with-detail'); return; }
+    if (!c) { aside.hidden = true; root.querySelector('#board').classList.remove('with-detail'); dispatchPanel.unmount(); return; }
     aside.hidden = false;
     root.querySelector('#board').classList.add('with-detail');
     const cat = ctx.category(c.category);
@@ -163,6 +166,7 @@ export function createBoardView(root, ctx) {
         <dt class="muted">${t('detail.escalation')}</dt><dd>${esc(label('kind', c.escalation))}${live.isEscalated(c) ? ` <span class="badge esc">${t('escalated')}</span>` : ''}</dd>
         <dt class="muted">${t('col.place')}</dt><dd>${c.areas.map((a) => esc(a.name)).join(' · ')}</dd>
         <dt class="muted">${t('detail.version')}</dt><dd>${c.version}</dd></dl></section>
+      <section id="dispatch-sec"></section>
       ${mayWrite ? `<section><h3>${t('detail.transition')}</h3>
         <input id="note" placeholder="${esc(t('detail.note'))}" style="width:100%;margin-bottom:6px">
         <div class="row" id="transitions">${c.next.map((s) => `<button type="button" data-to="${esc(s)}">${esc(label('state', s))}</button>`).join('') || '—'}</div></section>
@@ -174,6 +178,7 @@ export function createBoardView(root, ctx) {
           <div>${esc(r.text)}</div><div class="muted">${t('detail.caller')}: <span class="caller">${esc(r.caller.name || '—')} ${esc(r.caller.phone || '')}</span>${r.caller.masked ? ' ' + t('detail.masked') : ''}</div></div>`).join('')}</section>
       <section><h3>${t('detail.history')}</h3><table id="history"><tr><th>${t('hist.at')}</th><th>${t('hist.actor')}</th><th>${t('hist.change')}</th><th>${t('hist.note')}</th></tr>
         ${c.history.map((h) => `<tr><td>${fmtTime(h.at)}</td><td>${esc(h.actor)}</td><td>${h.from ? esc(label('state', h.from)) + ' → ' : ''}${esc(label('state', h.to || ''))}</td><td>${esc(h.note || '')}</td></tr>`).join('')}</table></section>`;
+    dispatchPanel.mount(aside.querySelector('#dispatch-sec'), c);
     aside.querySelector('#close').addEventListener('click', () => { detail = null; selected = null; renderDetail(); render(); });
     for (const b of aside.querySelectorAll('[data-to]')) b.addEventListener('click', () => change('transitions', { to: b.dataset.to }));
     const dv = aside.querySelector('#divert');

@@ -1,8 +1,11 @@
 // dashboard.js — the situation dashboard (大屏), for a 1920x1080 wall screen
 // and a laptop alike: today's totals and diversion share, cases by category
 // against a year and a month before, a district choropleth and the trend
-// over twelve months, all from /api/v1/stats within the caller's scope.
-// Refreshes every minute and shortly after live case events.
+// over twelve months, all from /api/v1/stats within the caller's scope; and
+// response times per district (per station below the city) from
+// /api/v1/stats/response: time to dispatch, time to arrive, and the share
+// that arrived within the target of its priority.
+// Refreshes every minute and shortly after live case and dispatch events.
 import * as api from './api.js';
 import * as live from './live.js';
 import { t, nameOf, onLangChange, applyLabels, fmtTime } from './i18n.js';
@@ -37,14 +40,19 @@ export function createDashboardView(root, ctx) {
       <div class="panel p-cat"><h3 data-i18n="dash.by_category"></h3><div class="chart" id="chart-category"></div></div>
       <div class="panel p-dist"><h3 data-i18n="dash.by_district"></h3><div class="chart" id="chart-district"></div></div>
       <div class="panel p-trend"><h3 data-i18n="dash.trend"></h3><div class="chart" id="chart-trend"></div></div>
+      <div class="panel p-resp"><h3><span id="resp-title"></span> <span class="muted" id="resp-total"></span></h3><div class="chart" id="chart-response"></div></div>
     </div>`;
   applyLabels(root);
   const charts = {
     category: echarts.init(root.querySelector('#chart-category'), 'dark', { renderer: 'canvas' }),
     district: echarts.init(root.querySelector('#chart-district'), 'dark'),
     trend: echarts.init(root.querySelector('#chart-trend'), 'dark'),
+    response: echarts.init(root.querySelector('#chart-response'), 'dark'),
   };
-  const data = { today: null, yoy: null, mom: null, district: null, months: [] };
+  const data = { today: null, yoy: null, mom: null, district: null, months: [], response: null };
+  // Per district for a city-wide account; below the city the districts are
+  // not in scope (their rows are left out), so per station.
+  const respBy = (ctx.me.scope || []).some((a) => a.kind === 'city') ? 'district' : 'station';
   let mapReady = null, districtNames = {}, loading = null;
 
   // The district outlines for the choropleth, registered once.
@@ -60,7 +68,8 @@ export function createDashboardView(root, ctx) {
     const today = cstDay(Date.now()), from30 = cstDay(Date.now() - 29 * DAY);
     const st = (p) => api.get('/api/v1/stats' + api.qs({ measure: 'cases', ...p }));
     const months = Array.from({ length: 12 }, (_, i) => monthRange(11 - i));
-    const [td, yoy, mom, dist, ...ms] = await Promise.all([
+    const [resp, td, yoy, mom, dist, ...ms] = await Promise.all([
+      api.get('/api/v1/stats/response' + api.qs({ by: respBy })), // the server's last 30 days
       st({ group: 'police', from: today, to: today }),
       st({ group: 'category', from: from30, to: today, compare: 'yoy' }),
       st({ group: 'category', from: from30, to: today, compare: 'mom' }),
@@ -68,7 +77,7 @@ export function createDashboardView(root, ctx) {
       ...months.map((m) => st({ group: 'police', from: m.from, to: m.to })),
     ]);
     await ensureMap();
-    Object.assign(data, { today: td, yoy, mom, district: dist, months: ms.map((r, i) => ({ ...months[i], r })) });
+    Object.assign(data, { today: td, yoy, mom, district: dist, months: ms.map((r, i) => ({ ...months[i], r })), response: resp });
     render();
     root.querySelector('#dash-at').textContent = fmtTime(new Date().toISOString(), false);
   }
@@ -121,6 +130,39 @@ export function createDashboardView(root, ctx) {
         { name: t('dash.diverted'), type: 'bar', stack: 'all', data: data.months.map((m) => group(m.r, 'non_police')), itemStyle: { color: '#2e9e5b' } },
       ],
     }, true);
+    renderResponse();
+  }
+
+  // Minutes with two decimals and a percentage with one: what the chart holds.
+  const minutes = (s) => +(s / 60).toFixed(2);
+  const share = (x) => +(x * 100).toFixed(1);
+
+  function renderResponse() {
+    const r = data.response;
+    root.querySelector('#resp-title').textContent = t('dash.response') + ' · ' + t('dash.response_by.' + respBy);
+    if (!r) return;
+    const rows = r.rows, tot = r.total;
+    root.querySelector('#resp-total').textContent = tot.cases
+      ? `${t('dash.resp_total')}: ${t('dash.resp_cases')} ${tot.cases} · ${t('dash.resp_dispatch')} ${minutes(tot.avg_dispatch_s)} ${t('unit.min')} · ` +
+        `${t('dash.resp_arrive')} ${tot.arrived ? minutes(tot.avg_arrive_s) + ' ' + t('unit.min') : '—'} · ${t('dash.resp_share')} ${share(tot.share_within_target)}%`
+      : t('dash.resp_none');
+    const names = rows.map((x) => x.area.name);
+    charts.response.setOption({
+      backgroundColor: 'transparent',
+      tooltip: { trigger: 'axis', formatter: (ps) => { const x = rows[ps[0].dataIndex];
+        return `${x.area.name}<br>${t('dash.resp_cases')}: ${x.cases} · ${t('dash.resp_arrived')}: ${x.arrived}<br>` +
+          ps.map((p) => `${p.marker}${p.seriesName}: ${p.value}${p.seriesIndex === 2 ? '%' : ' ' + t('unit.min')}`).join('<br>'); } },
+      legend: { data: [t('dash.resp_dispatch'), t('dash.resp_arrive'), t('dash.resp_share')], textStyle: { color: '#9fb3c8' } },
+      grid: { left: 50, right: 50, top: 30, bottom: 40 },
+      xAxis: { type: 'category', data: names, axisLabel: { interval: 0, rotate: names.length > 8 ? 30 : 0 } },
+      yAxis: [{ type: 'value', name: t('unit.min') }, { type: 'value', name: '%', min: 0, max: 100, splitLine: { show: false } }],
+      series: [
+        { name: t('dash.resp_dispatch'), type: 'bar', barMaxWidth: 36, data: rows.map((x) => minutes(x.avg_dispatch_s)), itemStyle: { color: '#3ba0ff' } },
+        { name: t('dash.resp_arrive'), type: 'bar', barMaxWidth: 36, data: rows.map((x) => (x.arrived ? minutes(x.avg_arrive_s) : null)), itemStyle: { color: '#f4d35e' } },
+        { name: t('dash.resp_share'), type: 'line', yAxisIndex: 1, data: rows.map((x) => share(x.share_within_target)), itemStyle: { color: '#2e9e5b' },
+          label: { show: true, formatter: '{c}%', color: '#dfe9f3' } },
+      ],
+    }, true);
   }
 
   function load() {
@@ -128,11 +170,13 @@ export function createDashboardView(root, ctx) {
     return loading;
   }
   let soon = null;
-  live.subscribe((kind) => {
+  const later = (kind) => {
     if (kind === 'loaded' || root.hidden) return;
     clearTimeout(soon);
     soon = setTimeout(load, 3000);
-  });
+  };
+  live.subscribe(later);
+  live.subscribeDispatches(later);
   setInterval(() => { if (!root.hidden) load(); }, 60000);
   window.addEventListener('resize', () => { for (const c of Object.values(charts)) c.resize(); });
   onLangChange(render);

@@ -1,12 +1,15 @@
 // map.js — the command map (指挥地图): area layers, the grid-fusion view, live
-// cases as markers, and a place panel (every area a clicked point belongs to
-// and its open cases). No base map unless a tile template is set; vector
-// layers and markers are drawn in the tiles' datum (coord.js).
+// cases as markers, units by type and status (units.js), and a place panel
+// (every area a clicked point belongs to, the grid's team and its open
+// cases). No base map unless a tile template is set; vector layers and
+// markers are drawn in the tiles' datum (coord.js).
 import * as api from './api.js';
 import * as live from './live.js';
 import { t, label, nameOf, onLangChange, applyLabels } from './i18n.js';
 import { toDisplay, geometryToDisplay, getDisplayCrs } from './coord.js';
 import { esc, caseMini } from './dom.js';
+import { createUnitLayer, UNIT_STATUSES } from './units.js';
+import { teamHtml } from './team.js';
 
 const GRID_MIN_ZOOM = 14; // governance grids (11,834 city-wide) load by viewport from here
 const PRIO_COLOR = { 1: '#d7263d', 2: '#f46036', 3: '#e2b714', 4: '#7d8b99' };
@@ -26,11 +29,12 @@ export function createMapView(root, ctx) {
       <aside class="side">
         <div class="layers card">
           <h3 data-i18n="layer.title"></h3>
-          ${['district', 'station', 'police_grid', 'gov_grid', 'fusion', 'cases'].map((k) =>
-            `<label><input type="checkbox" data-layer="${k}" ${['district', 'station', 'cases'].includes(k) ? 'checked' : ''}><span data-i18n="layer.${k}"></span></label>`).join('')}
+          ${['district', 'station', 'police_grid', 'gov_grid', 'fusion', 'cases', 'units'].map((k) =>
+            `<label><input type="checkbox" data-layer="${k}" ${['district', 'station', 'cases', 'units'].includes(k) ? 'checked' : ''}><span data-i18n="layer.${k}"></span></label>`).join('')}
           <div class="legend" id="grid-hint" data-i18n="layer.zoom_hint"></div>
           <div class="legend" data-i18n="layer.split_legend"></div>
           <div class="legend">${[1, 2, 3, 4].map((p) => `<span class="dot prio-${p}"></span><span data-i18n="prio.${p}"></span> `).join('')}</div>
+          <div class="legend" id="unit-legend">${UNIT_STATUSES.map((st) => `<span class="ustat st-${st}" data-i18n="ustatus.${st}"></span> `).join('')}<span data-i18n="layer.units_stale"></span></div>
         </div>
         <div class="card" id="place"><span class="muted" data-i18n="map.click_hint"></span></div>
       </aside>
@@ -48,6 +52,7 @@ export function createMapView(root, ctx) {
   const caseLayer = L.layerGroup().addTo(map);
   let gridLayer = null, gridKind = null, gridSeq = 0;
   let clickMarker = null;
+  const unitLayer = createUnitLayer(map, ctx, { visible: () => !root.hidden });
 
   function onEach(feature, layer) {
     const p = feature.properties;
@@ -172,6 +177,7 @@ export function createMapView(root, ctx) {
         const g = await api.get('/api/v1/areas/' + grid.id);
         if (g.fusion) html += `<p class="muted">${t('place.fused')}: ${esc(g.fusion.police_grid.name)} · ${t('place.ratio')} ${(g.fusion.ratio * 100).toFixed(0)}%${g.fusion.split ? ' · <b class="error">' + t('place.split') + '</b>' : ''}</p>`;
       }
+      html += `<div id="team">${await teamHtml(loc.areas)}</div>`;
       const finest = loc.areas.find((a) => a.kind === 'police_grid') || loc.areas[0];
       const r = await api.get('/api/v1/cases' + api.qs({ area: finest.id, limit: 200 }));
       const open = r.cases.filter(live.isOpen);
@@ -179,17 +185,28 @@ export function createMapView(root, ctx) {
       html += open.length ? open.slice(0, 30).map((c) => caseMini(c, ctx)).join('') : `<p class="muted">${t('place.none')}</p>`;
       el.innerHTML = html;
       for (const row of el.querySelectorAll('[data-case]')) row.addEventListener('click', () => ctx.go('board', +row.dataset.case));
+      for (const row of el.querySelectorAll('[data-unit]')) row.addEventListener('click', () => focusUnit(+row.dataset.unit));
     } catch (e) {
       el.innerHTML = `<p class="error">${esc(e.message)}</p>`;
     }
   }
   map.on('click', (e) => showPlace(e.latlng));
 
+  // A unit named in the panel: centre it and show its tooltip.
+  function focusUnit(id) {
+    const u = live.getUnit(id);
+    if (!u || !u.position) { ctx.toast(t('force.no_position')); return; }
+    map.setView(toDisplay(u.position.lon, u.position.lat), Math.max(map.getZoom(), 15));
+    // The layer places the marker when the move ends (it may not have been in view).
+    setTimeout(() => { const m = unitLayer.markers.get(id); if (m) m.openTooltip(); }, 400);
+  }
+
   for (const cb of root.querySelectorAll('[data-layer]')) {
     cb.addEventListener('change', () => {
       const k = cb.dataset.layer;
       if (STATIC_LAYERS[k]) toggleStatic(k, cb.checked).catch(ctx.error);
       else if (k === 'cases') cb.checked ? caseLayer.addTo(map) : map.removeLayer(caseLayer);
+      else if (k === 'units') unitLayer.setEnabled(cb.checked).catch(ctx.error);
       else refreshGrids().catch(ctx.error);
     });
   }
@@ -209,11 +226,13 @@ export function createMapView(root, ctx) {
     await loadCases();
     for (const c of live.allCases()) placeCase(c);
     refreshGrids().catch(ctx.error);
+    await unitLayer.setEnabled(root.querySelector('[data-layer=units]').checked);
   })().catch(ctx.error);
 
   return {
     map,
     markers,
+    units: unitLayer,
     show() { setTimeout(() => map.invalidateSize(), 0); },
     gridKind: () => gridKind,
     showPlace,
