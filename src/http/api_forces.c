@@ -1018,12 +1018,13 @@ int api_unit_get(void *appv, struct http_req *req, struct http_resp *resp)
 	resp->body.len--;
 	resp->body.data[resp->body.len] = '\0';
 	sg_buf_puts(&resp->body, ",\"members\":[");
-	for (size_t i = 0; i < u.nmembers; i++) {
+	/* A member that cannot be read is left out; the separator follows what was written. */
+	for (size_t i = 0, written = 0; i < u.nmembers; i++) {
 		struct store_person p;
 		if (store_person_get(app->store, u.members[i], &p))
 			continue;
-		sg_buf_printf(&resp->body, "%s{\"id\":%lld,\"type\":\"%s\",\"name\":", i ? "," : "",
-			      (long long)p.id, person_type_name(p.type));
+		sg_buf_printf(&resp->body, "%s{\"id\":%lld,\"type\":\"%s\",\"name\":",
+			      written++ ? "," : "", (long long)p.id, person_type_name(p.type));
 		sg_buf_json_str(&resp->body, p.name);
 		sg_buf_putc(&resp->body, '}');
 	}
