@@ -158,20 +158,43 @@ int api_intake_report(struct app *app, struct api_session *s, json_t *obj,
 		      struct case_row *out_case, int64_t *report_id, bool *joined,
 		      struct intake_error *e);
 
+/*
+ * The same pipeline in steps, for a channel that answers after the commit
+ * without holding its worker (see http_defer): api_intake_prepare validates,
+ * locates, classifies and routes (0 and *out, or non-zero with *e saying why;
+ * obj must outlive *out); api_intake_submit queues the store (as
+ * store_case_open_async); once done has run, api_intake_finish publishes
+ * when rc is 0 and gives the case as stored, the report's id and whether it
+ * joined, returning rc. api_intake_job_free releases the job (NULL does
+ * nothing).
+ */
+struct api_intake_job;
+int api_intake_prepare(struct app *app, struct api_session *s, json_t *obj,
+		       struct api_intake_job **out, struct intake_error *e);
+int api_intake_submit(struct app *app, struct api_intake_job *job, store_done_fn done,
+		      void *arg);
+int api_intake_finish(struct app *app, struct api_intake_job *job, int rc,
+		      struct case_row *out_case, int64_t *report_id, bool *joined);
+void api_intake_job_free(struct api_intake_job *job);
+
 /* ---- forces and dispatch (api_forces.c, api_dispatch.c) ---- */
 
 /*
  * One kind of NDJSON event line for POST /api/v1/events besides "report":
  * parse checks one line's object (kind member included) and adds it to the
- * kind's batch (*batch starts NULL; the kind allocates it); commit stores the
- * whole batch in one transaction and publishes; release frees it. A new kind
- * is one more entry in api_event_kinds.
+ * kind's batch (*batch starts NULL; the kind allocates it); submit queues the
+ * whole batch as one transaction without waiting (as store_case_open_async:
+ * 0 and done(arg, rc) later on the store's core thread, or non-zero and no
+ * call); after, once that commit is durable, publishes and says how many
+ * were stored; release frees the batch. A new kind is one more entry in
+ * api_event_kinds.
  */
 struct api_event_kind {
 	const char *name;
 	int (*parse)(struct app *app, struct api_session *s, json_t *obj, void **batch,
 		     struct intake_error *e);
-	int (*commit)(struct app *app, struct api_session *s, void *batch, size_t *stored);
+	int (*submit)(struct app *app, void *batch, store_done_fn done, void *arg);
+	void (*after)(struct app *app, void *batch, size_t *stored);
 	void (*release)(void *batch);
 };
 #define API_EVENT_KINDS_MAX 8

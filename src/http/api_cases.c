@@ -539,6 +539,52 @@ int api_intake_report(struct app *app, struct api_session *s, json_t *obj,
 	return 0;
 }
 
+struct api_intake_job {
+	struct intake in; /* in.r.text borrows from the caller's object */
+};
+
+int api_intake_prepare(struct app *app, struct api_session *s, json_t *obj,
+		       struct api_intake_job **out, struct intake_error *e)
+{
+	struct classify_result cls;
+	struct api_intake_job *job;
+
+	*out = NULL;
+	if (!role_may_write_cases(s->role))
+		return refuse(e, 403, "forbidden", "this role may not file reports", NULL);
+	if (!(job = malloc(sizeof *job)))
+		return refuse(e, 500, "internal", "out of memory", NULL);
+	if (intake_prepare(app, s, obj, NULL, &job->in, &cls, e)) {
+		free(job);
+		return 1;
+	}
+	*out = job;
+	return 0;
+}
+
+int api_intake_submit(struct app *app, struct api_intake_job *job, store_done_fn done,
+		      void *arg)
+{
+	return store_case_open_async(app->store, &job->in.op, done, arg);
+}
+
+int api_intake_finish(struct app *app, struct api_intake_job *job, int rc,
+		      struct case_row *out_case, int64_t *report_id, bool *joined)
+{
+	if (rc)
+		return rc;
+	publish(app, job->in.op.joined ? FEED_CASE_UPDATED : FEED_CASE_CREATED, &job->in.c);
+	*out_case = job->in.c;
+	*report_id = job->in.r.id;
+	*joined = job->in.op.joined;
+	return SG_OK;
+}
+
+void api_intake_job_free(struct api_intake_job *job)
+{
+	free(job);
+}
+
 /*
  * A report waiting for its commit (POST /api/v1/reports): the handler's
  * first call queues it and defers the answer, the second (after the batch
@@ -784,13 +830,115 @@ static void write_rejection(struct sg_buf *b, int *first, long line, const char 
 }
 
 /*
+ * A bulk request waiting for its commits (POST /api/v1/events): the reports
+ * in one transaction, then each event kind's batch in one, in that order and
+ * each only if the one before it is durable; the commits are chained from
+ * the store's core thread, the connection is suspended meanwhile, and the
+ * handler's second call answers.
+ */
+struct events_wait {
+	struct app *app;
+	struct intake *ins; /* ins[i].r.text borrows from objs[i] */
+	struct store_case_open **ops;
+	json_t **objs;
+	size_t n, alloc;
+	void *batches[API_EVENT_KINDS_MAX];
+	struct sg_buf rej; /* the "rejected" entries, written at once */
+	struct http_defer *d;
+	long cur;          /* the batch in flight: -1 the reports, else its kind */
+	size_t next;       /* the next kind to queue */
+	bool reports_ok;   /* durable, so published on answering */
+	bool kind_ok[API_EVENT_KINDS_MAX];
+	int rc;            /* the first failed commit's */
+};
+
+static void events_wait_free(void *arg)
+{
+	struct events_wait *w = arg;
+
+	for (size_t k = 0; k < api_nevent_kinds; k++) {
+		if (w->batches[k])
+			api_event_kinds[k].release(w->batches[k]);
+	}
+	for (size_t i = 0; i < w->n; i++)
+		json_decref(w->objs[i]);
+	free(w->objs);
+	free(w->ins);
+	free(w->ops);
+	sg_buf_release(&w->rej);
+	free(w);
+}
+
+static void events_committed(void *arg, int rc);
+
+/* Queues the next kind's batch or, when none is left (or one failed), hands the answer back. */
+static void events_next(struct events_wait *w)
+{
+	size_t k;
+	int rc;
+
+	while (w->next < api_nevent_kinds && !w->batches[w->next])
+		w->next++;
+	if (w->next == api_nevent_kinds) {
+		http_defer_done(w->d);
+		return;
+	}
+	k = w->next++;
+	w->cur = (long)k;
+	if ((rc = api_event_kinds[k].submit(w->app, w->batches[k], events_committed, w))) {
+		w->rc = rc;
+		http_defer_done(w->d);
+	}
+}
+
+/* On the store's core thread: the batch in flight is durable (or failed). */
+static void events_committed(void *arg, int rc)
+{
+	struct events_wait *w = arg;
+
+	if (rc) {
+		w->rc = rc;
+		http_defer_done(w->d);
+		return;
+	}
+	if (w->cur < 0)
+		w->reports_ok = true;
+	else
+		w->kind_ok[w->cur] = true;
+	events_next(w);
+}
+
+static int events_answer(struct app *app, struct events_wait *w, struct http_resp *resp)
+{
+	size_t stored = 0;
+
+	/* What is durable is published even when a later batch failed. */
+	for (size_t i = 0; w->reports_ok && i < w->n; i++)
+		publish(app, w->ins[i].op.joined ? FEED_CASE_UPDATED : FEED_CASE_CREATED,
+			&w->ins[i].c);
+	for (size_t k = 0; k < api_nevent_kinds; k++) {
+		size_t got = 0;
+		if (w->kind_ok[k])
+			api_event_kinds[k].after(app, w->batches[k], &got);
+		stored += got;
+	}
+	if (w->rc)
+		return w->rc;
+	sg_buf_printf(&resp->body, "{\"accepted\":%zu,\"rejected\":[%s]}", w->n + stored,
+		      w->rej.data ? w->rej.data : "");
+	http_json(resp, 200);
+	return SG_OK;
+}
+
+/*
  * Bulk ingest: one event per line (NDJSON) for systems that send thousands a
  * second. Every line is checked on its own; a malformed line is listed in
  * "rejected" with its number (from 1) and never stops the others; the valid
  * lines are stored together in one transaction, and the answer comes once
  * they are durable. Event kinds: "report" (the members of POST
  * /api/v1/reports) and those of api_event_kinds (api_forces.c), each
- * stored as one batch after the reports.
+ * stored as one batch after the reports. The worker is not held while the
+ * batches commit (see struct events_wait).
  */
 int api_events_ingest(void *appv, struct http_req *req, struct http_resp *resp)
 {
@@ -798,22 +946,24 @@ int api_events_ingest(void *appv, struct http_req *req, struct http_resp *resp)
 	struct api_session *s = req->session;
 	const char *ctype = http_header(req, "Content-Type");
 	const char *p = req->body, *end = req->body + req->body_len;
-	struct intake *ins = NULL;
-	struct store_case_open **ops = NULL;
-	json_t **objs = NULL;
-	struct sg_buf rej;
-	void *batches[API_EVENT_KINDS_MAX] = { 0 };
-	size_t n = 0, alloc = 0, stored = 0;
+	struct events_wait *w = NULL;
+	bool any = false;
 	long line = 0;
 	int first = 1, rc = SG_OK;
 
+	if (req->deferred)
+		return events_answer(app, req->deferred, resp);
 	if (!role_may_write_cases(s->role))
 		return http_error(resp, 403, "forbidden", "this role may not ingest events", NULL);
 	if (!ctype || (strncmp(ctype, "application/x-ndjson", 20) != 0 &&
 		       strncmp(ctype, "application/ndjson", 18) != 0))
 		return http_error(resp, 415, "unsupported_media_type",
 				  "send application/x-ndjson: one JSON event per line", "Content-Type");
-	sg_buf_init(&rej, 0);
+	if (!(w = calloc(1, sizeof *w)))
+		return SG_ENOMEM;
+	w->app = app;
+	w->cur = -1;
+	sg_buf_init(&w->rej, 0);
 	for (;;) {
 		size_t len;
 		const char *text = sg_next_line(&p, end, &len);
@@ -836,7 +986,7 @@ int api_events_ingest(void *appv, struct http_req *req, struct http_resp *resp)
 			char msg[200];
 			snprintf(msg, sizeof msg, "invalid JSON at column %d: %.120s", jerr.column,
 				 jerr.text);
-			write_rejection(&rej, &first, line, "invalid_json", msg, "line");
+			write_rejection(&w->rej, &first, line, "invalid_json", msg, "line");
 			continue;
 		}
 		kind = json_object_get(obj, "kind");
@@ -848,81 +998,75 @@ int api_events_ingest(void *appv, struct http_req *req, struct http_resp *resp)
 			       strcmp(api_event_kinds[k].name, json_string_value(kind)) != 0)
 				k++;
 			if (k == api_nevent_kinds)
-				write_rejection(&rej, &first, line, "invalid",
+				write_rejection(&w->rej, &first, line, "invalid",
 						"kind must be report or unit_position", "kind");
-			else if (api_event_kinds[k].parse(app, s, obj, &batches[k], &e))
-				write_rejection(&rej, &first, line, e.code, e.message, e.field);
+			else if (api_event_kinds[k].parse(app, s, obj, &w->batches[k], &e))
+				write_rejection(&w->rej, &first, line, e.code, e.message, e.field);
 			json_decref(obj);
 			continue;
 		}
 		if (!json_is_object(obj) || !json_is_string(kind)) {
-			write_rejection(&rej, &first, line, "invalid",
+			write_rejection(&w->rej, &first, line, "invalid",
 					"each line must be an object with a \"kind\"", "kind");
 			json_decref(obj);
 			continue;
 		}
-		if (n == alloc) {
-			size_t na = alloc ? alloc * 2 : 64;
-			struct intake *ni = realloc(ins, na * sizeof *ni);
+		if (w->n == w->alloc) {
+			size_t na = w->alloc ? w->alloc * 2 : 64;
+			struct intake *ni = realloc(w->ins, na * sizeof *ni);
 			json_t **no;
 			if (!ni) {
 				json_decref(obj);
 				rc = SG_ENOMEM;
 				goto out;
 			}
-			ins = ni;
-			if (!(no = realloc(objs, na * sizeof *no))) {
+			w->ins = ni;
+			if (!(no = realloc(w->objs, na * sizeof *no))) {
 				json_decref(obj);
 				rc = SG_ENOMEM;
 				goto out;
 			}
-			objs = no;
-			alloc = na;
+			w->objs = no;
+			w->alloc = na;
 		}
-		if (intake_prepare(app, s, obj, "kind", &ins[n], &cls, &e)) {
-			write_rejection(&rej, &first, line, e.code, e.message, e.field);
+		if (intake_prepare(app, s, obj, "kind", &w->ins[w->n], &cls, &e)) {
+			write_rejection(&w->rej, &first, line, e.code, e.message, e.field);
 			json_decref(obj);
 			continue;
 		}
-		objs[n++] = obj;
+		w->objs[w->n++] = obj;
 	}
-	if (n) {
-		if (!(ops = malloc(n * sizeof *ops))) {
+	for (size_t k = 0; k < api_nevent_kinds; k++)
+		any |= w->batches[k] != NULL;
+	if (!w->n && !any) {
+		/* Nothing to store: the answer needs no commit. */
+		rc = events_answer(app, w, resp);
+		goto out;
+	}
+	if (w->n) {
+		if (!(w->ops = malloc(w->n * sizeof *w->ops))) {
 			rc = SG_ENOMEM;
 			goto out;
 		}
 		/* The intake array no longer moves: point each op at its own case and report. */
-		for (size_t i = 0; i < n; i++) {
-			ins[i].op.c = &ins[i].c;
-			ins[i].op.r = &ins[i].r;
-			ops[i] = &ins[i].op;
+		for (size_t i = 0; i < w->n; i++) {
+			w->ins[i].op.c = &w->ins[i].c;
+			w->ins[i].op.r = &w->ins[i].r;
+			w->ops[i] = &w->ins[i].op;
 		}
-		if ((rc = store_case_open_many(app->store, ops, n)))
-			goto out;
-		for (size_t i = 0; i < n; i++)
-			publish(app, ins[i].op.joined ? FEED_CASE_UPDATED : FEED_CASE_CREATED,
-				&ins[i].c);
 	}
-	for (size_t k = 0; k < api_nevent_kinds; k++) {
-		size_t got = 0;
-		if (batches[k] && (rc = api_event_kinds[k].commit(app, s, batches[k], &got)))
-			goto out;
-		stored += got;
+	if (!(w->d = http_defer(req, w, events_wait_free))) {
+		rc = SG_ENOMEM;
+		goto out;
 	}
-	sg_buf_printf(&resp->body, "{\"accepted\":%zu,\"rejected\":[%s]}", n + stored,
-		      rej.data ? rej.data : "");
-	http_json(resp, 200);
+	/* From here the deferral owns w (and the session the ops' actor borrows). */
+	if (!w->n)
+		events_next(w);
+	else if ((rc = store_case_open_many_async(app->store, w->ops, w->n, events_committed, w)))
+		events_committed(w, rc); /* nothing queued: the second call answers the error */
+	return SG_OK;
 out:
-	for (size_t k = 0; k < api_nevent_kinds; k++) {
-		if (batches[k])
-			api_event_kinds[k].release(batches[k]);
-	}
-	for (size_t i = 0; i < n; i++)
-		json_decref(objs[i]);
-	free(objs);
-	free(ins);
-	free(ops);
-	sg_buf_release(&rej);
+	events_wait_free(w);
 	return rc;
 }
 

@@ -1214,16 +1214,6 @@ static int position_from_json(struct app *app, const struct api_session *s, json
 	return 0;
 }
 
-/* Stores positions (one transaction) and moves the units in the index. */
-static int positions_store(struct app *app, const struct store_position *v, size_t n)
-{
-	int rc = store_positions_add(app->store, v, n, NULL);
-
-	for (size_t i = 0; !rc && i < n; i++)
-		unit_index_move(app->units, v[i].unit_id, v[i].lon, v[i].lat, v[i].at);
-	return rc;
-}
-
 /*
  * A position waiting for its commit (PUT /api/v1/units/{id}/position): as
  * POST /api/v1/reports, the first call queues it and defers the answer, the
@@ -1352,13 +1342,21 @@ static int position_parse(struct app *app, struct api_session *s, json_t *obj, v
 	return 0;
 }
 
-static int position_commit(struct app *app, struct api_session *s, void *batchp, size_t *stored)
+static int position_submit(struct app *app, void *batchp, store_done_fn done, void *arg)
 {
 	struct position_batch *b = batchp;
-	int rc = positions_store(app, b->v, b->n);
 
-	*stored = rc ? 0 : b->n;
-	return rc;
+	return store_positions_add_async(app->store, b->v, b->n, NULL, done, arg);
+}
+
+/* The batch is durable: the units move in the index. */
+static void position_after(struct app *app, void *batchp, size_t *stored)
+{
+	struct position_batch *b = batchp;
+
+	for (size_t i = 0; i < b->n; i++)
+		unit_index_move(app->units, b->v[i].unit_id, b->v[i].lon, b->v[i].lat, b->v[i].at);
+	*stored = b->n;
 }
 
 static void position_release(void *batchp)
@@ -1372,7 +1370,7 @@ static void position_release(void *batchp)
 }
 
 const struct api_event_kind api_event_kinds[] = {
-	{ "unit_position", position_parse, position_commit, position_release },
+	{ "unit_position", position_parse, position_submit, position_after, position_release },
 };
 const size_t api_nevent_kinds = sizeof api_event_kinds / sizeof api_event_kinds[0];
 _Static_assert(sizeof api_event_kinds / sizeof api_event_kinds[0] <= API_EVENT_KINDS_MAX,

@@ -408,6 +408,58 @@ out:
 	return rc;
 }
 
+/*
+ * A request waiting for its commit: as POST /api/v1/reports, the first call
+ * checks and queues it and defers the answer, the second answers once the
+ * batch is durable, so the worker serves other connections meanwhile.
+ */
+struct request_wait {
+	json_t *obj; /* the report the form became; the job borrows its text */
+	struct api_intake_job *job;
+	struct http_defer *d;
+	int rc; /* the commit's: set by request_committed */
+};
+
+static void request_wait_free(void *arg)
+{
+	struct request_wait *w = arg;
+
+	api_intake_job_free(w->job);
+	json_decref(w->obj);
+	free(w);
+}
+
+/* On the store's core thread: the request's batch is durable (or failed). */
+static void request_committed(void *arg, int rc)
+{
+	struct request_wait *w = arg;
+
+	w->rc = rc;
+	http_defer_done(w->d);
+}
+
+static int request_answer(struct app *app, struct api_session *s, struct request_wait *w,
+			  struct http_resp *resp)
+{
+	struct case_row c;
+	int64_t report_id;
+	bool joined;
+	char org[512], notice[640];
+	int rc = api_intake_finish(app, w->job, w->rc, &c, &report_id, &joined);
+
+	if (rc)
+		return http_error(resp, 500, "internal", sg_err_name(rc), NULL);
+	agency(app, &s->scope, &c, org, sizeof org);
+	sg_buf_printf(&resp->body, "[{\"service_request_id\":\"%lld\",\"service_notice\":",
+		      (long long)c.id);
+	snprintf(notice, sizeof notice, "%s，由%s办理",
+		 joined ? "已并入附近同类在办工单" : "已受理", org);
+	sg_buf_json_str(&resp->body, notice);
+	sg_buf_puts(&resp->body, ",\"account_id\":null}]");
+	http_json(resp, joined ? 200 : 201);
+	return SG_OK;
+}
+
 int api_open311_requests_create(void *appv, struct http_req *req, struct http_resp *resp)
 {
 	static const char ctype_form[] = "application/x-www-form-urlencoded";
@@ -417,13 +469,12 @@ int api_open311_requests_create(void *appv, struct http_req *req, struct http_re
 	struct form f;
 	struct form_error fe;
 	struct intake_error e;
-	struct case_row c;
-	int64_t report_id;
-	bool joined;
+	struct request_wait *w = NULL;
 	json_t *obj = NULL;
-	char org[512];
 	int rc = SG_OK;
 
+	if (req->deferred)
+		return request_answer(app, s, req->deferred, resp);
 	form_init(&f);
 	if (!ctype || strncasecmp(ctype, ctype_form, sizeof ctype_form - 1) != 0 ||
 	    (ctype[sizeof ctype_form - 1] != '\0' && ctype[sizeof ctype_form - 1] != ';')) {
@@ -442,22 +493,28 @@ int api_open311_requests_create(void *appv, struct http_req *req, struct http_re
 		goto out;
 	if (check_fields(&f, resp) || form_report(app, &f, resp, &obj))
 		goto out;
-	if (api_intake_report(app, s, obj, &c, &report_id, &joined, &e)) {
+	if (!(w = calloc(1, sizeof *w))) {
+		rc = SG_ENOMEM;
+		goto out;
+	}
+	if (api_intake_prepare(app, s, obj, &w->job, &e)) {
 		http_error(resp, e.status, e.code, e.message, form_field_of(e.field));
 		goto out;
 	}
-	agency(app, &s->scope, &c, org, sizeof org);
-	sg_buf_printf(&resp->body, "[{\"service_request_id\":\"%lld\",\"service_notice\":",
-		      (long long)c.id);
-	{
-		char notice[640];
-		snprintf(notice, sizeof notice, "%s，由%s办理",
-			 joined ? "已并入附近同类在办工单" : "已受理", org);
-		sg_buf_json_str(&resp->body, notice);
+	w->obj = obj;
+	obj = NULL;
+	if (!(w->d = http_defer(req, w, request_wait_free))) {
+		rc = SG_ENOMEM;
+		goto out;
 	}
-	sg_buf_puts(&resp->body, ",\"account_id\":null}]");
-	http_json(resp, joined ? 200 : 201);
+	/* From here the deferral owns w (the session, the report's actor, with it). */
+	if ((rc = api_intake_submit(app, w->job, request_committed, w)))
+		request_committed(w, rc); /* nothing queued: the second call answers the error */
+	w = NULL;
+	rc = SG_OK;
 out:
+	if (w)
+		request_wait_free(w);
 	json_decref(obj);
 	form_release(&f);
 	return rc;

@@ -378,6 +378,8 @@ int store_case_open_async(struct store *s, struct store_case_open *op, store_don
 struct open_many {
 	struct store_case_open **ops;
 	size_t n;
+	store_done_fn done; /* the asynchronous form's */
+	void *done_arg;
 };
 
 static int open_many_cmd(sqlite3 *db, void *arg)
@@ -393,8 +395,33 @@ static int open_many_cmd(sqlite3 *db, void *arg)
 
 int store_case_open_many(struct store *s, struct store_case_open **ops, size_t n)
 {
-	struct open_many m = { ops, n };
+	struct open_many m = { ops, n, NULL, NULL };
 	return store__submit(s, open_many_cmd, &m);
+}
+
+/* On the core thread: the command's own state goes before the caller hears. */
+static void open_many_done(void *arg, int rc)
+{
+	struct open_many *m = arg;
+	store_done_fn done = m->done;
+	void *done_arg = m->done_arg;
+
+	free(m);
+	done(done_arg, rc);
+}
+
+int store_case_open_many_async(struct store *s, struct store_case_open **ops, size_t n,
+			       store_done_fn done, void *arg)
+{
+	struct open_many *m = malloc(sizeof *m);
+	int rc;
+
+	if (!m)
+		return SG_ENOMEM;
+	*m = (struct open_many){ ops, n, done, arg };
+	if ((rc = store__submit_async(s, open_many_cmd, m, open_many_done, m)))
+		free(m);
+	return rc;
 }
 
 int store_case_get(struct store *s, int64_t id, struct case_row *out)

@@ -160,6 +160,12 @@ int store_case_open_async(struct store *s, struct store_case_open *op, store_don
 			  void *arg);
 /* The same for n reports in one transaction, in order: all stored, or none. */
 int store_case_open_many(struct store *s, struct store_case_open **ops, size_t n);
+/*
+ * store_case_open_many without waiting, as store_case_open_async: ops (and
+ * what they point to) must stay valid until done runs.
+ */
+int store_case_open_many_async(struct store *s, struct store_case_open **ops, size_t n,
+			       store_done_fn done, void *arg);
 /* Reads a case. SG_ENOTFOUND if none. */
 int store_case_get(struct store *s, int64_t id, struct case_row *out);
 
