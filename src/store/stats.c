@@ -88,16 +88,6 @@ static void partial_month(struct range_part *p, size_t *n, int64_t m, int64_t x,
 	part_add(p, n, 0, y + 1, l, -1);
 }
 
-/* Whether any part takes rows away (then a zero sum may mean "no row in the range"). */
-static bool parts_subtract(const struct range_part *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (p[i].sign < 0)
-			return true;
-	}
-	return false;
-}
-
 /* Whether an area's counters have the monthly roll-up (all but governance grids'). */
 static int area_rolled_up(sqlite3 *db, int64_t area_id, bool *out)
 {
@@ -153,7 +143,7 @@ struct group_sum {
 	struct {
 		char key[CASE_ID_MAX];
 		int64_t n;
-		int used, direct; /* direct: seen in a row added, not only in one taken away */
+		int used;
 	} slot[GROUPS_MAX];
 	uint16_t order[GROUPS_MAX];
 	size_t n;
@@ -170,14 +160,12 @@ static void group_add(struct group_sum *g, const char *key, int64_t n, int sign)
 	     k = (k + 1) & (GROUPS_MAX - 1)) {
 		if (strcmp(g->slot[k].key, key) == 0) {
 			g->slot[k].n += sign * n;
-			g->slot[k].direct |= sign > 0;
 			return;
 		}
 	}
 	if (g->n + 1 >= GROUPS_MAX / 2 || strlen(key) >= CASE_ID_MAX)
 		return; /* more groups than any grouping has */
 	g->slot[k].used = 1;
-	g->slot[k].direct = sign > 0;
 	strcpy(g->slot[k].key, key);
 	g->slot[k].n = sign * n;
 	g->order[g->n++] = (uint16_t)k;
@@ -236,13 +224,13 @@ int store_stats_cases(struct store *s, int64_t area_id, int64_t from_day, int64_
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	store__read_end(s, db);
 	/*
-	 * A group is reported if a counter row of it lies in the range. Seen
-	 * only in rows taken away, or summing to nothing after a month's days
-	 * outside the range were taken away, it had none inside.
+	 * Only groups with a count: counter rows of zero exist (a case counted
+	 * and then taken back), and a month's roll-up minus its days outside the
+	 * range cannot tell a zero row from none, so neither is reported.
 	 */
 	for (size_t i = 0; !rc && i < g->n; i++) {
 		size_t k = g->order[i];
-		if (g->slot[k].direct && (g->slot[k].n || !parts_subtract(parts, nparts)))
+		if (g->slot[k].n)
 			fn(ctx, g->slot[k].key, g->slot[k].n);
 	}
 	free(g);

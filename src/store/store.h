@@ -259,7 +259,8 @@ typedef void (*store_stats_fn)(void *ctx, const char *key, int64_t n);
 /*
  * Cases opened in an area (a grid, station, district or the city) over local
  * days [from_day, to_day], grouped. Counters are kept in the same transaction
- * as the case changes, so they always agree with the cases.
+ * as the case changes, so they always agree with the cases. A group whose
+ * count is zero is not reported.
  */
 int store_stats_cases(struct store *s, int64_t area_id, int64_t from_day, int64_t to_day,
 		      enum store_stats_group group, store_stats_fn fn, void *ctx);
