@@ -116,6 +116,8 @@ try {
   // A loaded machine may delay a one-second tick: allow a few.
   const dl2 = await waitFor(async () => { const v = await board.textContent(`#rows td.dl[data-id="${id}"]`); return v !== dl1 && v; }, 3500);
   s.check(/\d:\d\d/.test(dl1) && dl1 !== dl2, 'the deadline counts down', [dl1, dl2]);
+  // A time left, not a time of day: "剩余 …" (and days spelled out past 24 h).
+  s.check(/^剩余 (\d+天 )?\d+:\d\d(:\d\d)?$/.test(dl1.trim()), 'the deadline reads as a time left', dl1);
   s.check((await board.textContent('.detail')).includes('138****') === false &&
     (await board.textContent('.detail')).includes('13812345678'), 'a commander reads the caller unmasked');
   await board.click('#transitions button[data-to=dispatched]');

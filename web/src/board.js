@@ -11,15 +11,18 @@ import { createDispatchPanel } from './dispatch.js';
 const STATES = ['new', 'dispatched', 'on_scene', 'sent', 'acknowledged', 'failed', 'in_progress', 'resolved', 'closed', 'cancelled'];
 const SINCE = { '1h': 3600, '24h': 86400, '7d': 7 * 86400, '30d': 30 * 86400, all: 0 };
 
+// A remaining time reads as one ("23:59:56 left", "剩余 1天 02:00:00"), never as a clock time.
 function countdown(c) {
   if (!live.deadlineRunning(c)) return `<span class="muted">${t('deadline.done')}</span>`;
   const s = Math.round((Date.parse(c.deadline_at) - Date.now()) / 1000);
   if (s <= 0) return `<span class="overdue">${t('deadline.overdue')} ${fmt(-s)}</span>`;
-  return fmt(s);
+  return t('deadline.left').replace('{d}', fmt(s));
 }
 function fmt(s) {
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), x = s % 60;
-  return (h ? h + ':' : '') + String(m).padStart(h ? 2 : 1, '0') + ':' + String(x).padStart(2, '0');
+  const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60), x = s % 60;
+  const days = d ? t('deadline.days').replace('{n}', d) + ' ' : '';
+  const hh = d ? String(h).padStart(2, '0') + ':' : (h ? h + ':' : '');
+  return days + hh + String(m).padStart(d || h ? 2 : 1, '0') + ':' + String(x).padStart(2, '0');
 }
 
 export function createBoardView(root, ctx) {

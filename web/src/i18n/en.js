@@ -86,6 +86,7 @@ export default {
   'col.status': 'Status', 'col.org': 'Owner', 'col.deadline': 'Deadline', 'col.place': 'Place',
   'deadline.overdue': 'Overdue',
   'deadline.done': '—',
+  'deadline.left': '{d} left', 'deadline.days': '{n} d',
   'escalated': 'Escalated',
   'detail.title': 'Case',
   'detail.close': 'Close',

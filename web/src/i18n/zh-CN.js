@@ -86,6 +86,7 @@ export default {
   'col.status': '状态', 'col.org': '承办', 'col.deadline': '时限', 'col.place': '位置',
   'deadline.overdue': '已超时',
   'deadline.done': '—',
+  'deadline.left': '剩余 {d}', 'deadline.days': '{n}天',
   'escalated': '已升级',
   'detail.title': '详情',
   'detail.close': '关闭',
