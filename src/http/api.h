@@ -177,6 +177,60 @@ int api_intake_finish(struct app *app, struct api_intake_job *job, int rc,
 		      struct case_row *out_case, int64_t *report_id, bool *joined);
 void api_intake_job_free(struct api_intake_job *job);
 
+/*
+ * A write answered after its commit without holding a worker (api_commit.c).
+ * A handler's state begins with struct api_commit (allocated with calloc):
+ * the first call validates (errors are answered at once: api_commit_free),
+ * prepares the store command in the state and calls api_commit_start, which
+ * defers the request and calls submit; submit queues the command with the
+ * store's *_async function, passing api_commit_done and w. The handler
+ * returns what api_commit_start returns. The second call (req->deferred ==
+ * w) finds the command's code in w->rc and answers. w always belongs to
+ * api_commit_start once called.
+ */
+struct api_commit {
+	struct http_defer *d;
+	int rc;                               /* the command's, once committed */
+	json_t *body;                         /* the request's body: the command borrows its strings */
+	void (*release)(struct api_commit *w); /* frees what else w owns; NULL: nothing */
+};
+int api_commit_start(struct app *app, struct http_req *req, struct api_commit *w,
+		     int (*submit)(struct app *app, struct api_commit *w));
+/* The store's done callback for a struct api_commit. */
+void api_commit_done(void *w, int rc);
+/* Frees a struct api_commit's state (release, body, the state itself). NULL does nothing. */
+void api_commit_free(void *w);
+
+/* ---- cases (api_cases.c), for the case actions (api_case_actions.c) ---- */
+
+/* Roles that may change cases (all but the analyst). */
+bool api_role_may_write_cases(enum auth_role r);
+/*
+ * The case named by the {id} segment if the caller sees it: 0 and *c, or
+ * non-zero with resp filled (400, 404, 500).
+ */
+int api_case_visible_get(struct app *app, struct http_req *req, struct http_resp *resp,
+			 struct case_row *c);
+/* Writes a case as JSON for a viewer with this scope (no personal data). */
+void api_write_case(struct app *app, const struct catalog_scope *scope, struct sg_buf *b,
+		    const struct case_row *c);
+/* Publishes case.created for a case opened outside api_cases.c (a split). */
+void api_case_created(struct app *app, const struct case_row *c);
+/*
+ * Locates a case's place given as lon, lat (and crs) members of obj: fills
+ * out's area ids, lon and lat (WGS-84), and *route_code, the code the
+ * routing table knows the place by (or NULL). Non-zero with *e on failure.
+ */
+int api_case_locate(struct app *app, struct api_session *s, const json_t *obj,
+		    struct case_row *out, const char **route_code, struct intake_error *e);
+/*
+ * The case a report opens on its own (split out of a wrongly joined case):
+ * its place, category and routing as intake would decide them now, created
+ * at `at`. Non-zero with *e (409 when its category is no longer configured).
+ */
+int api_case_for_report(struct app *app, struct api_session *s, const struct report_row *r,
+			int64_t at, struct case_row *out, struct intake_error *e);
+
 /* ---- forces and dispatch (api_forces.c, api_dispatch.c) ---- */
 
 /*

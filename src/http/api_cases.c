@@ -1,7 +1,8 @@
 /*
  * api_cases.c — reports (110 / 12345 / app / walk-in) and the cases they
- * open: intake, list, detail with history, transitions, diversion
- * (一键分流), and the live stream of case events.
+ * open: intake, list, detail with history, and the live stream of case
+ * events. What changes a case afterwards (transitions, diversion, moving,
+ * splitting) is in api_case_actions.c.
  *
  * A report is located, classified and routed in the request that carries
  * it: police matters become incidents owned by the station of the place,
@@ -1247,181 +1248,6 @@ int api_cases_list(void *appv, struct http_req *req, struct http_resp *resp)
 	return SG_OK;
 }
 
-/* Reads {"version": N, "note": "..."} members shared by transitions and diversion. */
-static int version_and_note(json_t *body, struct http_resp *resp, int64_t *version,
-			    const char **note)
-{
-	json_t *v = json_object_get(body, "version");
-
-	if (!json_is_integer(v) || json_integer_value(v) < 1) {
-		http_error(resp, 400, "invalid", "version must be the case version you read", "version");
-		return 1;
-	}
-	*version = json_integer_value(v);
-	v = json_object_get(body, "note");
-	*note = NULL;
-	if (v && (!json_is_string(v) || json_string_length(v) > NOTE_MAX)) {
-		http_error(resp, 400, "invalid", "note must be a string of at most 1000 bytes", "note");
-		return 1;
-	}
-	if (v)
-		*note = json_string_value(v);
-	return 0;
-}
-
-static void conflict(struct http_resp *resp, const struct case_row *cur)
-{
-	sg_buf_reset(&resp->body);
-	sg_buf_printf(&resp->body,
-		      "{\"error\":{\"code\":\"conflict\",\"message\":\"the case changed since you "
-		      "read it (now version %lld)\",\"field\":\"version\",\"current_version\":%lld}}",
-		      (long long)cur->version, (long long)cur->version);
-	http_json(resp, 409);
-}
-
-/*
- * Stores a versioned change and answers with the case as changed (published
- * on the stream), or with 409 and the current version when someone changed
- * it first. ch->out must point to storage for the result.
- */
-static int apply_change(struct app *app, struct api_session *s, struct store_case_change *ch,
-			struct http_resp *resp)
-{
-	int rc = store_case_change(app->store, ch);
-
-	if (rc == SG_ECONFLICT) {
-		conflict(resp, ch->out);
-		return SG_OK;
-	}
-	if (rc)
-		return rc;
-	publish(app, FEED_CASE_UPDATED, ch->out);
-	write_case(app, &s->scope, &resp->body, ch->out);
-	http_json(resp, 200);
-	return SG_OK;
-}
-
-int api_case_transition(void *appv, struct http_req *req, struct http_resp *resp)
-{
-	static const char *const allowed[] = { "to", "note", "version", NULL };
-	struct app *app = appv;
-	struct api_session *s = req->session;
-	struct store_case_change ch;
-	struct case_row c, after;
-	json_t *body = NULL, *to;
-	const char *note;
-	int64_t version;
-	int type, rc = SG_OK;
-
-	if (visible_case(app, req, resp, &c))
-		return SG_OK;
-	if (!role_may_write_cases(s->role))
-		return http_error(resp, 403, "forbidden", "this role may not change cases", NULL);
-	if (api_body_object(req, resp, &body) || api_only_fields(body, allowed, resp) ||
-	    version_and_note(body, resp, &version, &note))
-		goto out;
-	to = json_object_get(body, "to");
-	type = casefsm_type(app->fsm, c.type);
-	if (!json_is_string(to) || type < 0 || !casefsm_has_state(app->fsm, type, json_string_value(to))) {
-		http_error(resp, 400, "invalid", "to must be a state of this case's type", "to");
-		goto out;
-	}
-	if (version != c.version) {
-		conflict(resp, &c);
-		goto out;
-	}
-	if (!casefsm_allowed(app->fsm, type, c.status, json_string_value(to))) {
-		char msg[160];
-		snprintf(msg, sizeof msg, "a %s case cannot go from %s to %s", c.type, c.status,
-			 json_string_value(to));
-		http_error(resp, 409, "invalid_transition", msg, "to");
-		goto out;
-	}
-	memset(&ch, 0, sizeof ch);
-	ch.id = c.id;
-	ch.expected_version = version;
-	ch.to_status = json_string_value(to);
-	ch.set_police = -1;
-	ch.set_escalation_level = -1;
-	ch.at = api_now(app);
-	ch.actor = s->name;
-	ch.note = note;
-	ch.out = &after;
-	rc = apply_change(app, s, &ch, resp);
-out:
-	json_decref(body);
-	return rc;
-}
-
-/*
- * 一键分流: hands a case to a department as a referral, or takes it back to
- * the police ("department":"station") as a new incident. The case keeps its
- * id, reports and history.
- */
-int api_case_divert(void *appv, struct http_req *req, struct http_resp *resp)
-{
-	static const char *const allowed[] = { "department", "note", "version", NULL };
-	struct app *app = appv;
-	struct api_session *s = req->session;
-	struct store_case_change ch;
-	struct case_row c, after;
-	json_t *body = NULL, *dept;
-	const char *note, *d;
-	int64_t version;
-	int type, rc = SG_OK;
-	bool to_police;
-	char hist_note[NOTE_MAX + 128];
-
-	if (visible_case(app, req, resp, &c))
-		return SG_OK;
-	if (!role_may_write_cases(s->role))
-		return http_error(resp, 403, "forbidden", "this role may not divert cases", NULL);
-	if (api_body_object(req, resp, &body) || api_only_fields(body, allowed, resp) ||
-	    version_and_note(body, resp, &version, &note))
-		goto out;
-	dept = json_object_get(body, "department");
-	d = json_is_string(dept) ? json_string_value(dept) : "";
-	if (!classify_department_name(app->classify, d)) {
-		http_error(resp, 400, "invalid", "department is not a configured department",
-			   "department");
-		goto out;
-	}
-	if (strcmp(d, c.department) == 0) {
-		http_error(resp, 409, "invalid_transition", "the case is already with that department",
-			   "department");
-		goto out;
-	}
-	if (version != c.version) {
-		conflict(resp, &c);
-		goto out;
-	}
-	to_police = strcmp(d, CLASSIFY_STATION) == 0;
-	type = casefsm_type(app->fsm, to_police ? "incident" : "referral");
-	if (type < 0) {
-		rc = SG_EINTERNAL;
-		goto out;
-	}
-	memset(&ch, 0, sizeof ch);
-	ch.id = c.id;
-	ch.expected_version = version;
-	ch.set_type = to_police ? "incident" : "referral";
-	ch.set_department = d;
-	ch.set_police = to_police;
-	ch.to_status = casefsm_initial(app->fsm, type);
-	ch.set_escalation_level = casefsm_start_level(app->fsm, to_police ? AREA_STATION : AREA_GOV_GRID);
-	ch.at = api_now(app);
-	ch.set_deadline = ch.at + casefsm_deadline(app->fsm, type, c.priority);
-	ch.actor = s->name;
-	snprintf(hist_note, sizeof hist_note, "%s %s%s%s", to_police ? "taken back from" : "diverted to",
-		 to_police ? c.department : d, note ? ": " : "", note ? note : "");
-	ch.note = hist_note;
-	ch.out = &after;
-	rc = apply_change(app, s, &ch, resp);
-out:
-	json_decref(body);
-	return rc;
-}
-
 int api_categories(void *appv, struct http_req *req, struct http_resp *resp)
 {
 	struct app *app = appv;
@@ -1513,167 +1339,61 @@ int api_stream(void *appv, struct http_req *req, struct http_resp *resp)
 	resp->queued = true;
 	return SG_OK;
 }
+/* ---- for the case actions (api_case_actions.c) ---- */
 
-/*
- * Moves a case to where it really is: re-locates it and, if that changes its
- * owner (the station of a police case, the department of a referral),
- * re-routes it; both on the history. The statistics follow the case.
- */
-int api_case_move(void *appv, struct http_req *req, struct http_resp *resp)
+bool api_role_may_write_cases(enum auth_role r)
 {
-	static const char *const allowed[] = { "lon", "lat", "crs", "version", "note", NULL };
-	struct app *app = appv;
-	struct api_session *s = req->session;
-	struct store_case_change ch;
-	struct case_row c, loc, after;
-	struct intake_error e;
-	json_t *body = NULL;
-	struct geo_point p;
-	uint32_t found[AREA_KIND_COUNT];
-	const char *note, *dept = NULL;
-	char hist[NOTE_MAX + 200];
-	int64_t version;
-	int rc = SG_OK;
-
-	if (visible_case(app, req, resp, &c))
-		return SG_OK;
-	if (!role_may_write_cases(s->role))
-		return http_error(resp, 403, "forbidden", "this role may not move cases", NULL);
-	if (api_body_object(req, resp, &body) || api_only_fields(body, allowed, resp) ||
-	    version_and_note(body, resp, &version, &note))
-		goto out;
-	memset(&loc, 0, sizeof loc);
-	if (read_point(body, &p, &e) || locate_case(app, s, p, &loc, found, &e)) {
-		http_error(resp, e.status, e.code, e.message, e.field);
-		goto out;
-	}
-	if (version != c.version) {
-		conflict(resp, &c);
-		goto out;
-	}
-	if (!c.police && classify_route(app->classify, c.category, routing_code(app, found), &dept))
-		dept = NULL;
-	if (dept && strcmp(dept, c.department) == 0)
-		dept = NULL;
-	if (c.police && loc.area_ids[AREA_STATION] != c.area_ids[AREA_STATION])
-		snprintf(hist, sizeof hist, "moved; re-routed from station %lld to station %lld%s%s",
-			 (long long)c.area_ids[AREA_STATION], (long long)loc.area_ids[AREA_STATION],
-			 note ? ": " : "", note ? note : "");
-	else if (dept)
-		snprintf(hist, sizeof hist, "moved; re-routed from %s to %s%s%s", c.department, dept,
-			 note ? ": " : "", note ? note : "");
-	else
-		snprintf(hist, sizeof hist, "moved%s%s", note ? ": " : "", note ? note : "");
-	memset(&ch, 0, sizeof ch);
-	ch.id = c.id;
-	ch.expected_version = version;
-	ch.set_department = dept;
-	ch.set_police = -1;
-	ch.set_escalation_level = -1;
-	ch.set_location = &loc;
-	ch.at = api_now(app);
-	ch.actor = s->name;
-	ch.note = hist;
-	ch.out = &after;
-	rc = apply_change(app, s, &ch, resp);
-out:
-	json_decref(body);
-	return rc;
+	return role_may_write_cases(r);
 }
 
-/* Splits a wrongly joined report out of a case into a case of its own. */
-int api_case_split(void *appv, struct http_req *req, struct http_resp *resp)
+int api_case_visible_get(struct app *app, struct http_req *req, struct http_resp *resp,
+			 struct case_row *c)
 {
-	static const char *const allowed[] = { "report_id", "version", "note", NULL };
-	struct app *app = appv;
-	struct api_session *s = req->session;
-	struct classify_category_info info;
-	struct store_case_split sp;
-	struct report_row *reports = NULL;
-	struct case_row c, fresh, after;
-	struct intake_error e;
-	uint32_t found[AREA_KIND_COUNT];
-	size_t nrep = 0;
-	json_t *body = NULL, *v;
-	const struct report_row *r = NULL;
-	const char *note;
-	int64_t version;
-	int rc = SG_OK;
+	return visible_case(app, req, resp, c);
+}
 
-	if (visible_case(app, req, resp, &c))
-		return SG_OK;
-	if (!role_may_write_cases(s->role))
-		return http_error(resp, 403, "forbidden", "this role may not split cases", NULL);
-	if (api_body_object(req, resp, &body) || api_only_fields(body, allowed, resp) ||
-	    version_and_note(body, resp, &version, &note))
-		goto out;
-	v = json_object_get(body, "report_id");
-	if ((rc = store_case_reports(app->store, c.id, &reports, &nrep)))
-		goto out;
-	for (size_t i = 0; json_is_integer(v) && i < nrep; i++) {
-		if (reports[i].id == json_integer_value(v))
-			r = &reports[i];
-	}
-	if (!r) {
-		http_error(resp, 400, "invalid", "report_id must be one of this case's reports",
-			   "report_id");
-		goto out;
-	}
-	if (nrep < 2) {
-		http_error(resp, 409, "invalid_transition", "a case's only report cannot be split out",
-			   "report_id");
-		goto out;
-	}
-	if (version != c.version) {
-		conflict(resp, &c);
-		goto out;
-	}
+void api_write_case(struct app *app, const struct catalog_scope *scope, struct sg_buf *b,
+		    const struct case_row *c)
+{
+	write_case(app, scope, b, c);
+}
+
+void api_case_created(struct app *app, const struct case_row *c)
+{
+	publish(app, FEED_CASE_CREATED, c);
+}
+
+int api_case_locate(struct app *app, struct api_session *s, const json_t *obj,
+		    struct case_row *out, const char **route_code, struct intake_error *e)
+{
+	uint32_t found[AREA_KIND_COUNT];
+	struct geo_point p;
+
+	if (read_point(obj, &p, e) || locate_case(app, s, p, out, found, e))
+		return 1;
+	*route_code = routing_code(app, found);
+	return 0;
+}
+
+int api_case_for_report(struct app *app, struct api_session *s, const struct report_row *r,
+			int64_t at, struct case_row *out, struct intake_error *e)
+{
+	struct classify_category_info info;
+	uint32_t found[AREA_KIND_COUNT];
+
 	/* The new case: the report's own place, category and routing. */
-	memset(&fresh, 0, sizeof fresh);
-	if (locate_case(app, s, (struct geo_point){ r->lon, r->lat }, &fresh, found, &e)) {
-		http_error(resp, e.status, e.code, e.message, e.field);
-		goto out;
-	}
-	if (!category_info(app, r->category, &info)) {
-		http_error(resp, 409, "invalid", "the report's category is no longer configured",
-			   "report_id");
-		goto out;
-	}
-	snprintf(fresh.category, sizeof fresh.category, "%s", info.id);
-	fresh.police = info.police;
-	fresh.priority = info.priority;
-	snprintf(fresh.source, sizeof fresh.source, "%s", r->source);
-	fresh.created_at = api_now(app);
-	if (route_case(app, &fresh, routing_code(app, found), fresh.created_at)) {
-		rc = SG_EINTERNAL;
-		goto out;
-	}
-	memset(&sp, 0, sizeof sp);
-	sp.case_id = c.id;
-	sp.expected_version = version;
-	sp.report_id = r->id;
-	sp.new_case = &fresh;
-	sp.at = fresh.created_at;
-	sp.actor = s->name;
-	sp.out_old = &after;
-	rc = store_case_split(app->store, &sp);
-	if (rc == SG_ECONFLICT) {
-		rc = SG_OK;
-		conflict(resp, &after);
-		goto out;
-	}
-	if (rc)
-		goto out;
-	publish(app, FEED_CASE_UPDATED, &after);
-	publish(app, FEED_CASE_CREATED, &fresh);
-	sg_buf_puts(&resp->body, "{\"case\":");
-	write_case(app, &s->scope, &resp->body, &after);
-	sg_buf_puts(&resp->body, ",\"new_case\":");
-	write_case(app, &s->scope, &resp->body, &fresh);
-	sg_buf_putc(&resp->body, '}');
-	http_json(resp, 201);
-out:
-	store_reports_free(reports, nrep);
-	json_decref(body);
-	return rc;
+	memset(out, 0, sizeof *out);
+	if (locate_case(app, s, (struct geo_point){ r->lon, r->lat }, out, found, e))
+		return 1;
+	if (!category_info(app, r->category, &info))
+		return refuse(e, 409, "invalid", "the report's category is no longer configured",
+			      "report_id");
+	snprintf(out->category, sizeof out->category, "%s", info.id);
+	out->police = info.police;
+	out->priority = info.priority;
+	snprintf(out->source, sizeof out->source, "%s", r->source);
+	out->created_at = at;
+	if (route_case(app, out, routing_code(app, found), out->created_at))
+		return refuse(e, 500, "internal", "routing the report failed", NULL);
+	return 0;
 }

@@ -6,7 +6,10 @@
  *
  * Every step is one store transaction (unit, dispatch, case history), then
  * the unit index and the live stream follow. A step that does not apply to
- * the unit's state is a 409 that says the state it is in.
+ * the unit's state is a 409 that says the state it is in. The HTTP handlers
+ * validate at once, then queue their command and answer after its commit
+ * with the connection suspended (api_commit_start): no worker waits for an
+ * fsync. In-process callers (the simulator) use the waiting forms.
  */
 #include "http/api.h"
 
@@ -69,6 +72,32 @@ static int visible_case(struct app *app, struct http_req *req, struct http_resp 
 		http_error(resp, 500, "internal", "reading the case failed", NULL);
 		return 1;
 	}
+	return 0;
+}
+
+/* The 409 of a stale version: the case as the caller read it changed since. */
+static void version_conflict(struct http_resp *resp, int64_t current)
+{
+	sg_buf_reset(&resp->body);
+	sg_buf_printf(&resp->body,
+		      "{\"error\":{\"code\":\"conflict\",\"message\":\"the case changed since "
+		      "you read it\",\"field\":\"version\",\"current_version\":%lld}}",
+		      (long long)current);
+	http_json(resp, 409);
+}
+
+/* The optional "note" member: 0 and *note (NULL if absent), or non-zero with resp filled. */
+static int read_note(const json_t *body, struct http_resp *resp, const char **note)
+{
+	const json_t *v = json_object_get(body, "note");
+
+	*note = NULL;
+	if (v && (!json_is_string(v) || json_string_length(v) > NOTE_MAX)) {
+		http_error(resp, 400, "invalid", "note must be a string of at most 500 bytes", "note");
+		return 1;
+	}
+	if (v)
+		*note = json_string_value(v);
 	return 0;
 }
 
@@ -215,46 +244,41 @@ static size_t auto_choose(struct app *app, const struct api_session *s, const st
 	return n;
 }
 
-/*
- * Stores a dispatch of n units to case c (as read, version checked) and lets
- * the index and the stream follow. SG_ECONFLICT with *busy set to the unit
- * that was not available (0: the case changed).
- */
-static int dispatch_commit(struct app *app, const char *actor, struct case_row *c,
-			   const int64_t *ids, const char *const *reasons, size_t n,
-			   struct store_dispatch *out, int64_t *busy)
+/* The store command dispatching n units to case c (as read: its version is checked). */
+static void dispatch_prepare(struct app *app, const char *actor, const struct case_row *c,
+			     const int64_t *ids, const char *const *reasons, size_t n,
+			     struct store_dispatch *out, struct store_dispatch_create *dc)
 {
-	struct store_dispatch_create dc;
-	int rc;
+	memset(dc, 0, sizeof *dc);
+	dc->case_id = c->id;
+	dc->expected_case_version = c->version;
+	dc->unit_ids = ids;
+	dc->reasons = reasons;
+	dc->n = n;
+	dc->step = dispatch_step(app, c);
+	dc->at = api_now(app);
+	dc->actor = actor;
+	dc->out = out;
+}
 
-	memset(&dc, 0, sizeof dc);
-	dc.case_id = c->id;
-	dc.expected_case_version = c->version;
-	dc.unit_ids = ids;
-	dc.reasons = reasons;
-	dc.n = n;
-	dc.step = dispatch_step(app, c);
-	dc.at = api_now(app);
-	dc.actor = actor;
-	dc.out = out;
-	rc = store_dispatch_create(app->store, &dc);
-	*busy = dc.busy_unit;
-	if (rc)
-		return rc;
+/* After a stored dispatch: the index and the stream follow; c becomes the case after. */
+static void dispatch_after(struct app *app, struct case_row *c, const int64_t *ids, size_t n,
+			   const struct store_dispatch *out)
+{
 	for (size_t i = 0; i < n; i++) {
 		unit_changed(app, ids[i]);
 		publish_dispatch(app, c, &out[i]);
 	}
 	if (store_case_get(app->store, c->id, c) == 0)
 		api_case_updated(app, c);
-	return SG_OK;
 }
 
 int api_dispatch_auto(struct app *app, struct api_session *s, struct case_row *c, size_t *n)
 {
 	const struct policy_rule *rule = dispatch_policy_match(app->policy, c->category, c->priority);
 	struct store_dispatch out[DISPATCH_MAX_UNITS];
-	int64_t ids[DISPATCH_MAX_UNITS], busy;
+	struct store_dispatch_create dc;
+	int64_t ids[DISPATCH_MAX_UNITS];
 	char texts[DISPATCH_MAX_UNITS][128];
 	const char *reasons[DISPATCH_MAX_UNITS];
 	struct sg_buf shortfall;
@@ -270,47 +294,66 @@ int api_dispatch_auto(struct app *app, struct api_session *s, struct case_row *c
 		return SG_ENOTFOUND;
 	for (size_t i = 0; i < *n; i++)
 		reasons[i] = texts[i];
-	rc = dispatch_commit(app, s->name, c, ids, reasons, *n, out, &busy);
-	if (rc)
+	dispatch_prepare(app, s->name, c, ids, reasons, *n, out, &dc);
+	if ((rc = store_dispatch_create(app->store, &dc))) {
 		*n = 0;
-	return rc;
+		return rc;
+	}
+	dispatch_after(app, c, ids, *n, out);
+	return SG_OK;
+}
+
+/* The store command of one unit step. */
+static void unit_step_prepare(struct app *app, const char *actor, int64_t unit_id,
+			      enum store_unit_action action, const char *note,
+			      struct store_unit *after, struct store_dispatch *d,
+			      struct store_unit_step *st)
+{
+	memset(st, 0, sizeof *st);
+	st->unit_id = unit_id;
+	st->action = action;
+	st->note = note;
+	if (action == STORE_UNIT_ARRIVE) {
+		/* The case follows its first unit on scene, where its type has that step. */
+		st->step.from = "dispatched";
+		st->step.to = "on_scene";
+	}
+	st->at = api_now(app);
+	st->actor = actor;
+	st->out = after;
+	st->dispatch = d;
+}
+
+/*
+ * After a unit step's commit (rc its code; on SG_ECONFLICT st->out holds the
+ * unit as stored): the index, the stream and the case follow. Returns rc.
+ */
+static int unit_step_after(struct app *app, const struct store_unit_step *st, int rc)
+{
+	if (rc && rc != SG_ECONFLICT)
+		return rc;
+	/* On a conflict too: the index learns the state the store holds. */
+	unit_index_set_status(app->units, st->out->id, (enum unit_status)st->out->status);
+	if (rc)
+		return rc;
+	api_publish_unit(app, st->out);
+	if (st->case_changed) {
+		struct case_row c;
+		if (store_case_get(app->store, st->dispatch->case_id, &c) == 0) {
+			publish_dispatch(app, &c, st->dispatch);
+			api_case_updated(app, &c);
+		}
+	}
+	return SG_OK;
 }
 
 int api_unit_step(struct app *app, const char *actor, int64_t unit_id, enum store_unit_action action,
 		  const char *note, struct store_unit *after, struct store_dispatch *d)
 {
 	struct store_unit_step st;
-	int rc;
 
-	memset(&st, 0, sizeof st);
-	st.unit_id = unit_id;
-	st.action = action;
-	st.note = note;
-	if (action == STORE_UNIT_ARRIVE) {
-		/* The case follows its first unit on scene, where its type has that step. */
-		st.step.from = "dispatched";
-		st.step.to = "on_scene";
-	}
-	st.at = api_now(app);
-	st.actor = actor;
-	st.out = after;
-	st.dispatch = d;
-	rc = store_unit_apply(app->store, &st);
-	if (rc && rc != SG_ECONFLICT)
-		return rc;
-	/* On a conflict too: the index learns the state the store holds. */
-	unit_index_set_status(app->units, after->id, (enum unit_status)after->status);
-	if (rc)
-		return rc;
-	api_publish_unit(app, after);
-	if (st.case_changed) {
-		struct case_row c;
-		if (store_case_get(app->store, d->case_id, &c) == 0) {
-			publish_dispatch(app, &c, d);
-			api_case_updated(app, &c);
-		}
-	}
-	return SG_OK;
+	unit_step_prepare(app, actor, unit_id, action, note, after, d, &st);
+	return unit_step_after(app, &st, store_unit_apply(app->store, &st));
 }
 
 static void case_after(struct app *app, int64_t case_id)
@@ -321,99 +364,36 @@ static void case_after(struct app *app, int64_t case_id)
 		api_case_updated(app, &c);
 }
 
-int api_case_dispatch(void *appv, struct http_req *req, struct http_resp *resp)
-{
-	static const char *const allowed[] = { "unit_ids", "auto", "version", NULL };
-	struct app *app = appv;
-	struct api_session *s = req->session;
-	struct store_dispatch out[DISPATCH_MAX_UNITS];
-	int64_t ids[DISPATCH_MAX_UNITS], busy = 0;
+/* POST /api/v1/cases/{id}/dispatch, answered after the dispatch's commit. */
+struct dispatch_wait {
+	struct api_commit base; /* first: the deferral's */
+	struct store_dispatch_create dc;
+	struct case_row c;      /* as read; the case after, once answered */
+	int64_t ids[DISPATCH_MAX_UNITS];
 	char texts[DISPATCH_MAX_UNITS][128];
 	const char *reasons[DISPATCH_MAX_UNITS];
+	struct store_dispatch out[DISPATCH_MAX_UNITS];
+	size_t n;
 	struct sg_buf shortfall;
-	struct case_row c;
-	json_t *body = NULL, *v, *autov;
-	size_t n = 0;
-	int type, rc = SG_OK;
+};
 
-	sg_buf_init(&shortfall, 0);
-	if (visible_case(app, req, resp, &c))
-		goto out;
-	if (s->role == AUTH_ROLE_ANALYST) {
-		http_error(resp, 403, "forbidden", "this role may not dispatch", NULL);
-		goto out;
-	}
-	if (api_body_object(req, resp, &body) || api_only_fields(body, allowed, resp))
-		goto out;
-	v = json_object_get(body, "version");
-	if (v && (!json_is_integer(v) || json_integer_value(v) != c.version)) {
-		sg_buf_printf(&resp->body,
-			      "{\"error\":{\"code\":\"conflict\",\"message\":\"the case changed since "
-			      "you read it\",\"field\":\"version\",\"current_version\":%lld}}",
-			      (long long)c.version);
-		http_json(resp, 409);
-		goto out;
-	}
-	type = casefsm_type(app->fsm, c.type);
-	if (type < 0 || casefsm_terminal(app->fsm, type, c.status) ||
-	    strcmp(c.status, "resolved") == 0) {
-		http_error(resp, 409, "invalid_transition", "the case is no longer open for dispatch",
-			   "id");
-		goto out;
-	}
-	autov = json_object_get(body, "auto");
-	v = json_object_get(body, "unit_ids");
-	if ((autov != NULL) == (v != NULL) || (autov && !json_is_true(autov))) {
-		http_error(resp, 400, "invalid", "give either unit_ids or \"auto\":true", "unit_ids");
-		goto out;
-	}
-	if (v) {
-		size_t i;
-		json_t *x;
-		if (!json_is_array(v) || json_array_size(v) == 0 ||
-		    json_array_size(v) > DISPATCH_MAX_UNITS) {
-			http_error(resp, 400, "invalid", "unit_ids must be an array of 1 to 32 unit ids",
-				   "unit_ids");
-			goto out;
-		}
-		json_array_foreach(v, i, x) {
-			struct unit_rec r;
-			if (!json_is_integer(x) || json_integer_value(x) <= 0 ||
-			    unit_index_get(app->units, json_integer_value(x), &r) || !unit_visible(s, &r)) {
-				http_error(resp, 400, "invalid", "every unit must be a unit you see",
-					   "unit_ids");
-				goto out;
-			}
-			for (size_t j = 0; j < n; j++) {
-				if (ids[j] == r.id) {
-					http_error(resp, 400, "invalid", "a unit is named twice", "unit_ids");
-					goto out;
-				}
-			}
-			reasons[n] = "chosen by hand";
-			ids[n++] = r.id;
-		}
-	} else {
-		const struct policy_rule *rule = dispatch_policy_match(app->policy, c.category, c.priority);
-		if (!rule) {
-			http_error(resp, 409, "no_policy", "no dispatch rule matches this case", "auto");
-			goto out;
-		}
-		n = auto_choose(app, s, &c, rule, ids, texts, &shortfall);
-		for (size_t i = 0; i < n; i++)
-			reasons[i] = texts[i];
-		if (n == 0) {
-			sg_buf_printf(&resp->body,
-				      "{\"error\":{\"code\":\"unit_shortfall\",\"message\":\"no unit the "
-				      "policy asks for is available\",\"field\":\"auto\",\"shortfall\":[%s]}}",
-				      shortfall.data ? shortfall.data : "");
-			http_json(resp, 409);
-			goto out;
-		}
-	}
-	rc = dispatch_commit(app, s->name, &c, ids, reasons, n, out, &busy);
-	if (rc == SG_ECONFLICT) {
-		rc = SG_OK;
+static void dispatch_wait_release(struct api_commit *w)
+{
+	sg_buf_release(&((struct dispatch_wait *)w)->shortfall);
+}
+
+static int dispatch_submit(struct app *app, struct api_commit *w)
+{
+	return store_dispatch_create_async(app->store, &((struct dispatch_wait *)w)->dc,
+					   api_commit_done, w);
+}
+
+static int dispatch_answer(struct app *app, struct http_req *req, struct http_resp *resp)
+{
+	struct dispatch_wait *w = req->deferred;
+	int64_t busy = w->dc.busy_unit;
+
+	if (w->base.rc == SG_ECONFLICT) {
 		if (busy) {
 			struct unit_rec r;
 			unit_index_get(app->units, busy, &r);
@@ -427,25 +407,120 @@ int api_case_dispatch(void *appv, struct http_req *req, struct http_resp *resp)
 						 "changed meanwhile: read it again\",\"field\":\"version\"}}");
 		}
 		http_json(resp, 409);
-		goto out;
+		return SG_OK;
 	}
-	if (rc)
-		goto out;
+	if (w->base.rc)
+		return w->base.rc;
+	dispatch_after(app, &w->c, w->ids, w->n, w->out);
 	sg_buf_printf(&resp->body, "{\"case_id\":%lld,\"case_status\":\"%s\",\"case_version\":%lld,"
 				   "\"dispatches\":[",
-		      (long long)c.id, c.status, (long long)c.version);
-	for (size_t i = 0; i < n; i++) {
+		      (long long)w->c.id, w->c.status, (long long)w->c.version);
+	for (size_t i = 0; i < w->n; i++) {
 		if (i)
 			sg_buf_putc(&resp->body, ',');
-		write_dispatch(&resp->body, &out[i]);
+		write_dispatch(&resp->body, &w->out[i]);
 	}
-	sg_buf_printf(&resp->body, "],\"unit_shortfall\":%s%s%s}", shortfall.len ? "[" : "null",
-		      shortfall.len ? shortfall.data : "", shortfall.len ? "]" : "");
+	sg_buf_printf(&resp->body, "],\"unit_shortfall\":%s%s%s}", w->shortfall.len ? "[" : "null",
+		      w->shortfall.len ? w->shortfall.data : "", w->shortfall.len ? "]" : "");
 	http_json(resp, 201);
-out:
-	sg_buf_release(&shortfall);
-	json_decref(body);
-	return rc;
+	return SG_OK;
+}
+
+int api_case_dispatch(void *appv, struct http_req *req, struct http_resp *resp)
+{
+	static const char *const allowed[] = { "unit_ids", "auto", "version", NULL };
+	struct app *app = appv;
+	struct api_session *s = req->session;
+	struct dispatch_wait *w;
+	struct case_row *c;
+	json_t *body, *v, *autov;
+	size_t n = 0;
+	int type;
+
+	if (req->deferred)
+		return dispatch_answer(app, req, resp);
+	if (!(w = calloc(1, sizeof *w)))
+		return SG_ENOMEM;
+	sg_buf_init(&w->shortfall, 0);
+	w->base.release = dispatch_wait_release;
+	c = &w->c;
+	if (visible_case(app, req, resp, c))
+		goto refused;
+	if (s->role == AUTH_ROLE_ANALYST) {
+		http_error(resp, 403, "forbidden", "this role may not dispatch", NULL);
+		goto refused;
+	}
+	if (api_body_object(req, resp, &w->base.body) || api_only_fields(w->base.body, allowed, resp))
+		goto refused;
+	body = w->base.body;
+	v = json_object_get(body, "version");
+	if (v && (!json_is_integer(v) || json_integer_value(v) != c->version)) {
+		version_conflict(resp, c->version);
+		goto refused;
+	}
+	type = casefsm_type(app->fsm, c->type);
+	if (type < 0 || casefsm_terminal(app->fsm, type, c->status) ||
+	    strcmp(c->status, "resolved") == 0) {
+		http_error(resp, 409, "invalid_transition", "the case is no longer open for dispatch",
+			   "id");
+		goto refused;
+	}
+	autov = json_object_get(body, "auto");
+	v = json_object_get(body, "unit_ids");
+	if ((autov != NULL) == (v != NULL) || (autov && !json_is_true(autov))) {
+		http_error(resp, 400, "invalid", "give either unit_ids or \"auto\":true", "unit_ids");
+		goto refused;
+	}
+	if (v) {
+		size_t i;
+		json_t *x;
+		if (!json_is_array(v) || json_array_size(v) == 0 ||
+		    json_array_size(v) > DISPATCH_MAX_UNITS) {
+			http_error(resp, 400, "invalid", "unit_ids must be an array of 1 to 32 unit ids",
+				   "unit_ids");
+			goto refused;
+		}
+		json_array_foreach(v, i, x) {
+			struct unit_rec r;
+			if (!json_is_integer(x) || json_integer_value(x) <= 0 ||
+			    unit_index_get(app->units, json_integer_value(x), &r) || !unit_visible(s, &r)) {
+				http_error(resp, 400, "invalid", "every unit must be a unit you see",
+					   "unit_ids");
+				goto refused;
+			}
+			for (size_t j = 0; j < n; j++) {
+				if (w->ids[j] == r.id) {
+					http_error(resp, 400, "invalid", "a unit is named twice", "unit_ids");
+					goto refused;
+				}
+			}
+			w->reasons[n] = "chosen by hand";
+			w->ids[n++] = r.id;
+		}
+	} else {
+		const struct policy_rule *rule = dispatch_policy_match(app->policy, c->category, c->priority);
+		if (!rule) {
+			http_error(resp, 409, "no_policy", "no dispatch rule matches this case", "auto");
+			goto refused;
+		}
+		n = auto_choose(app, s, c, rule, w->ids, w->texts, &w->shortfall);
+		for (size_t i = 0; i < n; i++)
+			w->reasons[i] = w->texts[i];
+		if (n == 0) {
+			sg_buf_printf(&resp->body,
+				      "{\"error\":{\"code\":\"unit_shortfall\",\"message\":\"no unit the "
+				      "policy asks for is available\",\"field\":\"auto\",\"shortfall\":[%s]}}",
+				      w->shortfall.data ? w->shortfall.data : "");
+			http_json(resp, 409);
+			goto refused;
+		}
+	}
+	w->n = n;
+	dispatch_prepare(app, s->name, c, w->ids, w->reasons, n, w->out, &w->dc);
+	return api_commit_start(app, req, &w->base, dispatch_submit);
+refused:
+	api_commit_free(w);
+	return SG_OK;
 }
 
 int api_case_dispatches(void *appv, struct http_req *req, struct http_resp *resp)
@@ -475,64 +550,89 @@ out:
 	return rc;
 }
 
+/* POST /api/v1/units/{id}/status, answered after the step's commit. */
+struct step_wait {
+	struct api_commit base; /* first: the deferral's */
+	struct store_unit_step st;
+	enum store_unit_action action;
+	struct store_unit after;
+	struct store_dispatch d;
+};
+
+static int step_submit(struct app *app, struct api_commit *w)
+{
+	return store_unit_apply_async(app->store, &((struct step_wait *)w)->st, api_commit_done, w);
+}
+
+static int step_answer(struct app *app, struct http_req *req, struct http_resp *resp)
+{
+	struct step_wait *w = req->deferred;
+	int rc = w->base.rc;
+
+	/* The state as committed, which the 409 names (the command saw it before others' steps). */
+	if (rc == SG_ECONFLICT && store_unit_get(app->store, w->st.unit_id, &w->after))
+		return SG_EINTERNAL;
+	rc = unit_step_after(app, &w->st, rc);
+	if (rc == SG_ECONFLICT) {
+		sg_buf_printf(&resp->body,
+			      "{\"error\":{\"code\":\"invalid_transition\",\"message\":\"a unit that is "
+			      "%s cannot %s\",\"field\":\"action\",\"status\":\"%s\"}}",
+			      force_unit_status_name(w->after.status), store_unit_action_name(w->action),
+			      force_unit_status_name(w->after.status));
+		http_json(resp, 409);
+		return SG_OK;
+	}
+	if (rc)
+		return rc;
+	sg_buf_puts(&resp->body, "{\"unit\":");
+	api_write_unit(app, &resp->body, &w->after);
+	sg_buf_puts(&resp->body, ",\"dispatch\":");
+	if (w->d.id)
+		write_dispatch(&resp->body, &w->d);
+	else
+		sg_buf_puts(&resp->body, "null");
+	sg_buf_putc(&resp->body, '}');
+	http_json(resp, 200);
+	return SG_OK;
+}
+
 int api_unit_status(void *appv, struct http_req *req, struct http_resp *resp)
 {
 	static const char *const allowed[] = { "action", "note", NULL };
 	struct app *app = appv;
 	struct api_session *s = req->session;
-	enum store_unit_action action;
-	struct store_unit after;
-	struct store_dispatch d;
+	struct step_wait *w;
 	struct unit_rec r;
-	json_t *body = NULL, *v;
+	const char *note;
+	json_t *v;
 	int64_t id;
-	int rc = SG_OK;
 
+	if (req->deferred)
+		return step_answer(app, req, resp);
 	if (api_parse_id(req->params[0], &id))
 		return http_error(resp, 400, "invalid", "id must be a positive integer", "id");
 	if (unit_index_get(app->units, id, &r) || !unit_visible(s, &r))
 		return http_error(resp, 404, "not_found", "no such unit", "id");
 	if (s->role == AUTH_ROLE_ANALYST)
 		return http_error(resp, 403, "forbidden", "this role may not change units", NULL);
-	if (api_body_object(req, resp, &body) || api_only_fields(body, allowed, resp))
-		goto out;
-	v = json_object_get(body, "action");
-	if (!json_is_string(v) || store_unit_action_parse(json_string_value(v), &action)) {
+	if (!(w = calloc(1, sizeof *w)))
+		return SG_ENOMEM;
+	if (api_body_object(req, resp, &w->base.body) || api_only_fields(w->base.body, allowed, resp))
+		goto refused;
+	v = json_object_get(w->base.body, "action");
+	if (!json_is_string(v) || store_unit_action_parse(json_string_value(v), &w->action)) {
 		http_error(resp, 400, "invalid",
 			   "action must be acknowledge, arrive, clear, on_duty, off_duty, busy or free",
 			   "action");
-		goto out;
+		goto refused;
 	}
-	v = json_object_get(body, "note");
-	if (v && (!json_is_string(v) || json_string_length(v) > NOTE_MAX)) {
-		http_error(resp, 400, "invalid", "note must be a string of at most 500 bytes", "note");
-		goto out;
-	}
-	rc = api_unit_step(app, s->name, id, action, v ? json_string_value(v) : NULL, &after, &d);
-	if (rc == SG_ECONFLICT) {
-		rc = SG_OK;
-		sg_buf_printf(&resp->body,
-			      "{\"error\":{\"code\":\"invalid_transition\",\"message\":\"a unit that is "
-			      "%s cannot %s\",\"field\":\"action\",\"status\":\"%s\"}}",
-			      force_unit_status_name(after.status), store_unit_action_name(action),
-			      force_unit_status_name(after.status));
-		http_json(resp, 409);
-		goto out;
-	}
-	if (rc)
-		goto out;
-	sg_buf_puts(&resp->body, "{\"unit\":");
-	api_write_unit(app, &resp->body, &after);
-	sg_buf_puts(&resp->body, ",\"dispatch\":");
-	if (d.id)
-		write_dispatch(&resp->body, &d);
-	else
-		sg_buf_puts(&resp->body, "null");
-	sg_buf_putc(&resp->body, '}');
-	http_json(resp, 200);
-out:
-	json_decref(body);
-	return rc;
+	if (read_note(w->base.body, resp, &note))
+		goto refused;
+	unit_step_prepare(app, s->name, id, w->action, note, &w->after, &w->d, &w->st);
+	return api_commit_start(app, req, &w->base, step_submit);
+refused:
+	api_commit_free(w);
+	return SG_OK;
 }
 
 /*
@@ -567,6 +667,42 @@ static bool higher_commander(struct app *app, const struct api_session *s, int *
 	       *level > casefsm_start_level(app->fsm, AREA_STATION);
 }
 
+/* Takeover, answered after its commit. */
+struct takeover_wait {
+	struct api_commit base; /* first: the deferral's */
+	struct store_case_change ch;
+	struct case_row after;
+	char note[NOTE_MAX + 160];
+};
+
+static int takeover_submit(struct app *app, struct api_commit *w)
+{
+	return store_case_change_async(app->store, &((struct takeover_wait *)w)->ch, api_commit_done,
+				       w);
+}
+
+static int takeover_answer(struct app *app, struct http_req *req, struct http_resp *resp)
+{
+	struct takeover_wait *w = req->deferred;
+	struct api_session *s = req->session;
+
+	if (w->base.rc == SG_ECONFLICT) {
+		version_conflict(resp, w->after.version);
+		return SG_OK;
+	}
+	if (w->base.rc)
+		return w->base.rc;
+	api_case_updated(app, &w->after);
+	sg_buf_printf(&resp->body,
+		      "{\"case_id\":%lld,\"version\":%lld,\"command_level\":\"%s\",\"taken_over_by\":",
+		      (long long)w->after.id, (long long)w->after.version,
+		      area_kind_name(casefsm_escalation_kind(app->fsm, w->after.escalation_level)));
+	sg_buf_json_str(&resp->body, s->name);
+	sg_buf_putc(&resp->body, '}');
+	http_json(resp, 200);
+	return SG_OK;
+}
+
 /*
  * Three-level command: a commander above the station takes a case over; the
  * case's command level becomes theirs (its escalation level), with a line
@@ -577,77 +713,102 @@ int api_case_takeover(void *appv, struct http_req *req, struct http_resp *resp)
 	static const char *const allowed[] = { "version", "note", NULL };
 	struct app *app = appv;
 	struct api_session *s = req->session;
-	struct store_case_change ch;
-	struct case_row c, after;
-	char note[NOTE_MAX + 160];
-	json_t *body = NULL, *v;
-	int level, rc = SG_OK;
+	struct takeover_wait *w;
+	struct case_row c;
+	const char *note;
+	json_t *v;
+	int level;
 
+	if (req->deferred)
+		return takeover_answer(app, req, resp);
 	if (visible_case(app, req, resp, &c))
 		return SG_OK;
 	if (!higher_commander(app, s, &level))
 		return http_error(resp, 403, "forbidden",
 				  "only a commander above the station takes a case over", NULL);
-	if (api_body_object(req, resp, &body) || api_only_fields(body, allowed, resp))
-		goto out;
-	v = json_object_get(body, "version");
+	if (!(w = calloc(1, sizeof *w)))
+		return SG_ENOMEM;
+	if (api_body_object(req, resp, &w->base.body) || api_only_fields(w->base.body, allowed, resp))
+		goto refused;
+	v = json_object_get(w->base.body, "version");
 	if (!json_is_integer(v) || json_integer_value(v) < 1) {
 		http_error(resp, 400, "invalid", "version must be the case version you read", "version");
-		goto out;
+		goto refused;
 	}
 	if (json_integer_value(v) != c.version) {
-		sg_buf_printf(&resp->body,
-			      "{\"error\":{\"code\":\"conflict\",\"message\":\"the case changed since "
-			      "you read it\",\"field\":\"version\",\"current_version\":%lld}}",
-			      (long long)c.version);
-		http_json(resp, 409);
-		goto out;
+		version_conflict(resp, c.version);
+		goto refused;
 	}
 	if (c.escalation_level >= level) {
 		http_error(resp, 409, "invalid_transition",
 			   "the case is already commanded at your level or above", "id");
-		goto out;
+		goto refused;
 	}
-	v = json_object_get(body, "note");
-	if (v && (!json_is_string(v) || json_string_length(v) > NOTE_MAX)) {
-		http_error(resp, 400, "invalid", "note must be a string of at most 500 bytes", "note");
-		goto out;
-	}
-	snprintf(note, sizeof note, "taken over by %s at %s level%s%s", s->name,
-		 area_kind_name(casefsm_escalation_kind(app->fsm, level)), v ? ": " : "",
-		 v ? json_string_value(v) : "");
-	memset(&ch, 0, sizeof ch);
-	ch.id = c.id;
-	ch.expected_version = c.version;
-	ch.set_police = -1;
-	ch.set_escalation_level = level;
-	ch.at = api_now(app);
-	ch.actor = s->name;
-	ch.note = note;
-	ch.out = &after;
-	rc = store_case_change(app->store, &ch);
-	if (rc == SG_ECONFLICT) {
-		rc = SG_OK;
+	if (read_note(w->base.body, resp, &note))
+		goto refused;
+	snprintf(w->note, sizeof w->note, "taken over by %s at %s level%s%s", s->name,
+		 area_kind_name(casefsm_escalation_kind(app->fsm, level)), note ? ": " : "",
+		 note ? note : "");
+	w->ch.id = c.id;
+	w->ch.expected_version = c.version;
+	w->ch.set_police = -1;
+	w->ch.set_escalation_level = level;
+	w->ch.at = api_now(app);
+	w->ch.actor = s->name;
+	w->ch.note = w->note;
+	w->ch.out = &w->after;
+	return api_commit_start(app, req, &w->base, takeover_submit);
+refused:
+	api_commit_free(w);
+	return SG_OK;
+}
+
+/* Reassignment, answered after its commit. */
+struct reassign_wait {
+	struct api_commit base; /* first: the deferral's */
+	struct store_dispatch_create dc;
+	struct store_dispatch d, out; /* the dispatch cancelled, the new one */
+	struct case_row c;
+	int64_t unit_id;
+	char reason[NOTE_MAX + 64];
+	const char *reasons[1];
+};
+
+static int reassign_submit(struct app *app, struct api_commit *w)
+{
+	return store_dispatch_create_async(app->store, &((struct reassign_wait *)w)->dc,
+					   api_commit_done, w);
+}
+
+static int reassign_answer(struct app *app, struct http_req *req, struct http_resp *resp)
+{
+	struct reassign_wait *w = req->deferred;
+
+	if (w->base.rc == SG_ENOTFOUND)
+		return http_error(resp, 409, "invalid_transition", "the dispatch is no longer open", "id");
+	if (w->base.rc == SG_ECONFLICT) {
 		sg_buf_printf(&resp->body,
-			      "{\"error\":{\"code\":\"conflict\",\"message\":\"the case changed since "
-			      "you read it\",\"field\":\"version\",\"current_version\":%lld}}",
-			      (long long)after.version);
+			      "{\"error\":{\"code\":\"conflict\",\"message\":\"unit %lld is not "
+			      "available\",\"field\":\"unit_id\",\"unit_id\":%lld}}",
+			      (long long)w->unit_id, (long long)w->unit_id);
 		http_json(resp, 409);
-		goto out;
+		return SG_OK;
 	}
-	if (rc)
-		goto out;
-	api_case_updated(app, &after);
-	sg_buf_printf(&resp->body,
-		      "{\"case_id\":%lld,\"version\":%lld,\"command_level\":\"%s\",\"taken_over_by\":",
-		      (long long)after.id, (long long)after.version,
-		      area_kind_name(casefsm_escalation_kind(app->fsm, after.escalation_level)));
-	sg_buf_json_str(&resp->body, s->name);
+	if (w->base.rc)
+		return w->base.rc;
+	unit_changed(app, w->d.unit_id);
+	unit_changed(app, w->unit_id);
+	store_dispatch_get(app->store, w->d.id, &w->d);
+	publish_dispatch(app, &w->c, &w->d);
+	publish_dispatch(app, &w->c, &w->out);
+	case_after(app, w->c.id);
+	sg_buf_puts(&resp->body, "{\"cancelled\":");
+	write_dispatch(&resp->body, &w->d);
+	sg_buf_puts(&resp->body, ",\"dispatch\":");
+	write_dispatch(&resp->body, &w->out);
 	sg_buf_putc(&resp->body, '}');
-	http_json(resp, 200);
-out:
-	json_decref(body);
-	return rc;
+	http_json(resp, 201);
+	return SG_OK;
 }
 
 /* A higher commander moves an open dispatch to another unit, in one transaction. */
@@ -656,16 +817,17 @@ int api_dispatch_reassign(void *appv, struct http_req *req, struct http_resp *re
 	static const char *const allowed[] = { "unit_id", "note", NULL };
 	struct app *app = appv;
 	struct api_session *s = req->session;
-	struct store_dispatch d, out;
-	struct store_dispatch_create dc;
+	struct reassign_wait *w;
+	struct store_dispatch d;
 	struct case_row c;
 	struct unit_rec r;
-	char reason[NOTE_MAX + 64];
-	const char *reasons[1];
-	json_t *body = NULL, *v;
+	const char *note;
+	json_t *v;
 	int64_t id;
-	int level, rc = SG_OK;
+	int level;
 
+	if (req->deferred)
+		return reassign_answer(app, req, resp);
 	if (api_parse_id(req->params[0], &id))
 		return http_error(resp, 400, "invalid", "id must be a positive integer", "id");
 	if (store_dispatch_get(app->store, id, &d) || store_case_get(app->store, d.case_id, &c) ||
@@ -674,68 +836,41 @@ int api_dispatch_reassign(void *appv, struct http_req *req, struct http_resp *re
 	if (!higher_commander(app, s, &level))
 		return http_error(resp, 403, "forbidden",
 				  "only a commander above the station reassigns a dispatch", NULL);
-	if (api_body_object(req, resp, &body) || api_only_fields(body, allowed, resp))
-		goto out;
-	v = json_object_get(body, "unit_id");
+	if (!(w = calloc(1, sizeof *w)))
+		return SG_ENOMEM;
+	if (api_body_object(req, resp, &w->base.body) || api_only_fields(w->base.body, allowed, resp))
+		goto refused;
+	v = json_object_get(w->base.body, "unit_id");
 	if (!json_is_integer(v) || json_integer_value(v) <= 0 ||
 	    unit_index_get(app->units, json_integer_value(v), &r) || !unit_visible(s, &r)) {
 		http_error(resp, 400, "invalid", "unit_id must be a unit you see", "unit_id");
-		goto out;
+		goto refused;
 	}
 	if (r.id == d.unit_id) {
 		http_error(resp, 409, "invalid_transition", "the dispatch already has this unit",
 			   "unit_id");
-		goto out;
+		goto refused;
 	}
-	v = json_object_get(body, "note");
-	if (v && (!json_is_string(v) || json_string_length(v) > NOTE_MAX)) {
-		http_error(resp, 400, "invalid", "note must be a string of at most 500 bytes", "note");
-		goto out;
-	}
-	snprintf(reason, sizeof reason, "reassigned by %s%s%s", s->name, v ? ": " : "",
-		 v ? json_string_value(v) : "");
-	reasons[0] = reason;
-	memset(&dc, 0, sizeof dc);
-	dc.case_id = c.id;
-	dc.unit_ids = &r.id;
-	dc.reasons = reasons;
-	dc.n = 1;
-	dc.cancel_id = d.id;
-	dc.at = api_now(app);
-	dc.actor = s->name;
-	dc.out = &out;
-	rc = store_dispatch_create(app->store, &dc);
-	if (rc == SG_ENOTFOUND) {
-		rc = SG_OK;
-		http_error(resp, 409, "invalid_transition", "the dispatch is no longer open", "id");
-		goto out;
-	}
-	if (rc == SG_ECONFLICT) {
-		rc = SG_OK;
-		sg_buf_printf(&resp->body,
-			      "{\"error\":{\"code\":\"conflict\",\"message\":\"unit %lld is not "
-			      "available\",\"field\":\"unit_id\",\"unit_id\":%lld}}",
-			      (long long)r.id, (long long)r.id);
-		http_json(resp, 409);
-		goto out;
-	}
-	if (rc)
-		goto out;
-	unit_changed(app, d.unit_id);
-	unit_changed(app, r.id);
-	store_dispatch_get(app->store, d.id, &d);
-	publish_dispatch(app, &c, &d);
-	publish_dispatch(app, &c, &out);
-	case_after(app, c.id);
-	sg_buf_puts(&resp->body, "{\"cancelled\":");
-	write_dispatch(&resp->body, &d);
-	sg_buf_puts(&resp->body, ",\"dispatch\":");
-	write_dispatch(&resp->body, &out);
-	sg_buf_putc(&resp->body, '}');
-	http_json(resp, 201);
-out:
-	json_decref(body);
-	return rc;
+	if (read_note(w->base.body, resp, &note))
+		goto refused;
+	w->d = d;
+	w->c = c;
+	w->unit_id = r.id;
+	snprintf(w->reason, sizeof w->reason, "reassigned by %s%s%s", s->name, note ? ": " : "",
+		 note ? note : "");
+	w->reasons[0] = w->reason;
+	w->dc.case_id = c.id;
+	w->dc.unit_ids = &w->unit_id;
+	w->dc.reasons = w->reasons;
+	w->dc.n = 1;
+	w->dc.cancel_id = d.id;
+	w->dc.at = api_now(app);
+	w->dc.actor = s->name;
+	w->dc.out = &w->out;
+	return api_commit_start(app, req, &w->base, reassign_submit);
+refused:
+	api_commit_free(w);
+	return SG_OK;
 }
 
 /* ---- the timer's duties ---------------------------------------------------------- */

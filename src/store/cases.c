@@ -528,6 +528,12 @@ int store_case_change(struct store *s, struct store_case_change *ch)
 	return store__submit(s, change_cmd, ch);
 }
 
+int store_case_change_async(struct store *s, struct store_case_change *ch, store_done_fn done,
+			    void *arg)
+{
+	return store__submit_async(s, change_cmd, ch, done, arg);
+}
+
 int store_case_list(struct store *s, const struct store_case_filter *f, store_case_fn fn,
 		    void *ctx)
 {
@@ -767,4 +773,10 @@ static int split_cmd(sqlite3 *db, void *arg)
 int store_case_split(struct store *s, struct store_case_split *sp)
 {
 	return store__submit(s, split_cmd, sp);
+}
+
+int store_case_split_async(struct store *s, struct store_case_split *sp, store_done_fn done,
+			   void *arg)
+{
+	return store__submit_async(s, split_cmd, sp, done, arg);
 }

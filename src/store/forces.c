@@ -1256,6 +1256,14 @@ int store_dispatch_create(struct store *s, struct store_dispatch_create *c)
 	return store__submit(s, dispatch_create_cmd, c);
 }
 
+int store_dispatch_create_async(struct store *s, struct store_dispatch_create *c,
+				store_done_fn done, void *arg)
+{
+	if (c->n == 0 || c->n > 32)
+		return SG_EINVAL;
+	return store__submit_async(s, dispatch_create_cmd, c, done, arg);
+}
+
 static const char *const action_names[STORE_UNIT_ACTION_COUNT] = {
 	"acknowledge", "arrive", "clear", "on_duty", "off_duty", "busy", "free",
 };
@@ -1364,6 +1372,14 @@ static int unit_apply_cmd(sqlite3 *db, void *arg)
 			   unit_moves[s->action].to == U_AVAILABLE ? 0 : s->out->case_id, s->at)))
 		return rc;
 	return unit_get_db(db, s->unit_id, s->out, false);
+}
+
+int store_unit_apply_async(struct store *s, struct store_unit_step *st, store_done_fn done,
+			   void *arg)
+{
+	if ((unsigned)st->action >= STORE_UNIT_ACTION_COUNT)
+		return SG_EINVAL;
+	return store__submit_async(s, unit_apply_cmd, st, done, arg);
 }
 
 int store_unit_apply(struct store *s, struct store_unit_step *st)

@@ -248,6 +248,13 @@ struct store_dispatch_create {
  * its unit made available (SG_ENOTFOUND if it is not open).
  */
 int store_dispatch_create(struct store *s, struct store_dispatch_create *c);
+/*
+ * store_dispatch_create without waiting, as store_case_open_async: done(arg,
+ * rc) runs on the store's core thread once the batch is durable, rc being
+ * the command's; c (and what it points to) must stay valid until then.
+ */
+int store_dispatch_create_async(struct store *s, struct store_dispatch_create *c,
+				store_done_fn done, void *arg);
 
 enum store_unit_action {
 	STORE_UNIT_ACKNOWLEDGE, /* dispatched: the crew has the order */
@@ -282,6 +289,13 @@ struct store_unit_step {
  * SG_ENOTFOUND for an unknown unit.
  */
 int store_unit_apply(struct store *s, struct store_unit_step *st);
+/*
+ * store_unit_apply without waiting, as store_dispatch_create_async. On
+ * SG_ECONFLICT st->out holds the unit as the command saw it; read it again
+ * (store_unit_get) for the state as committed.
+ */
+int store_unit_apply_async(struct store *s, struct store_unit_step *st, store_done_fn done,
+			   void *arg);
 
 /* A case's dispatches, oldest first; at most cap. */
 int store_case_dispatches(struct store *s, int64_t case_id, struct store_dispatch *out, size_t cap,

@@ -189,6 +189,13 @@ struct store_case_change {
  * (out then holds the case as stored, with its current version).
  */
 int store_case_change(struct store *s, struct store_case_change *ch);
+/*
+ * store_case_change without waiting, as store_case_open_async: done(arg, rc)
+ * runs once the batch is durable, rc being the change's (SG_ECONFLICT with
+ * ch->out as stored); ch (and what it points to) must stay valid until then.
+ */
+int store_case_change_async(struct store *s, struct store_case_change *ch, store_done_fn done,
+			    void *arg);
 
 struct store_case_split {
 	int64_t case_id;
@@ -207,6 +214,9 @@ struct store_case_split {
  * the case's only report.
  */
 int store_case_split(struct store *s, struct store_case_split *sp);
+/* store_case_split without waiting, as store_case_change_async. */
+int store_case_split_async(struct store *s, struct store_case_split *sp, store_done_fn done,
+			   void *arg);
 
 struct store_case_filter {
 	const char *status, *type, *category; /* NULL: any */
