@@ -5,8 +5,8 @@
  * Writers never touch SQLite themselves: they queue a command and sleep.
  * The core thread takes every command queued at that moment (up to
  * CORE_BATCH_MAX), runs them in one BEGIN IMMEDIATE … COMMIT with a savepoint
- * each, and wakes them only after COMMIT returned, i.e. after the WAL was
- * fsynced (synchronous=FULL). Under load this turns N fsyncs into one.
+ * each, and wakes them only once the WAL holding the batch is fsynced.
+ * Under load this turns N fsyncs into one.
  *
  * The fsync is pipelined with the next batch: the core connection runs
  * with synchronous=NORMAL, so its COMMIT writes the WAL frames and returns;
@@ -14,11 +14,13 @@
  * batch's writers, while the core already runs the next batch. One fsync
  * covers every batch committed before it began, and a batch depends only on
  * batches committed before it, so no writer hears "stored" before what it
- * stored — and everything it read — is on disk.
+ * stored — and everything it read — is on disk. (Other connections may read
+ * a committed batch before its fsync; a power failure then loses what they
+ * saw, never what a writer was told.)
  *
  * Copying the WAL back into the database (checkpoints) is kept off that
  * path: a checkpointer thread does it on its own connection, passively, and
- * the core only steps in, after answering, when the WAL has grown large.
+ * the core only steps in, after committing, when the WAL has grown large.
  */
 #include "store/store_internal.h"
 
@@ -48,7 +50,7 @@
  * copied back. Under steady load the checkpointer rarely finishes exactly
  * between two commits, so the WAL would grow for as long as the load lasts;
  * past this many pages (64 MiB) the core checkpoints itself, passively,
- * after it has answered its batch: the checkpointer has copied nearly
+ * after it has committed a batch: the checkpointer has copied nearly
  * everything, so little is left, and the next batch starts the WAL over.
  * (Measured under 64 concurrent reports: checkpointing the core every 8 MiB
  * gave no better latency than this.)
