@@ -645,7 +645,7 @@ static void report_wait_free(void *arg)
 	free(w);
 }
 
-/* On the store's core thread: the report's batch is durable (or failed). */
+/* On the store's syncer thread: the report's batch is durable (or failed). */
 static void report_committed(void *arg, int rc)
 {
 	struct report_wait *w = arg;
@@ -941,7 +941,7 @@ static void events_next(struct events_wait *w)
 	}
 }
 
-/* On the store's core thread: the batch in flight is durable (or failed). */
+/* On the store's syncer thread: the batch in flight is durable (or failed). */
 static void events_committed(void *arg, int rc)
 {
 	struct events_wait *w = arg;

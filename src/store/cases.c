@@ -403,7 +403,7 @@ int store_case_open_many(struct store *s, struct store_case_open **ops, size_t n
 	return store__submit(s, open_many_cmd, &m);
 }
 
-/* On the core thread: the command's own state goes before the caller hears. */
+/* On the syncer thread: the command's own state goes before the caller hears. */
 static void open_many_done(void *arg, int rc)
 {
 	struct open_many *m = arg;
