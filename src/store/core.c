@@ -63,6 +63,8 @@
  * into the next batch instead of each paying a commit of its own.
  */
 #define SYNC_DEPTH 2
+/* wal_fd of a store not in WAL mode: COMMIT itself is durable, nothing to sync. */
+#define WAL_FD_NONE (-2)
 
 /*
  * A queued command. A waiting writer's lives on its stack and is marked
@@ -140,7 +142,7 @@ struct store {
 	pthread_cond_t sync_room;  /* core waits: fewer than SYNC_DEPTH in flight */
 	struct sync_batch *sync_head, *sync_tail;
 	int sync_inflight, sync_stop, syncer_started;
-	int wal_fd; /* the WAL file, opened by us for fdatasync; -1 if none */
+	int wal_fd; /* the WAL file, opened by us for fdatasync; -1 not yet, WAL_FD_NONE no WAL */
 
 	pthread_mutex_t read_lock;
 	pthread_cond_t read_free;
@@ -469,6 +471,8 @@ static int wal_sync(struct store *s)
 	char p[4096];
 	struct stat a, b;
 
+	if (s->wal_fd == WAL_FD_NONE)
+		return SG_OK; /* not in WAL mode: COMMIT synced (synchronous=FULL) */
 	snprintf(p, sizeof p, "%s-wal", s->path);
 	if (s->wal_fd < 0 || fstat(s->wal_fd, &a) != 0 || stat(p, &b) != 0 ||
 	    a.st_ino != b.st_ino || a.st_dev != b.st_dev) {
@@ -771,6 +775,19 @@ static void ckpt_stop(struct store *s)
 	s->ckpt_started = 0;
 }
 
+/* Whether the connection's journal is the WAL. */
+static bool in_wal_mode(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	bool wal = false;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		wal = sqlite3_strnicmp((const char *)sqlite3_column_text(st, 0), "wal", 4) == 0;
+	sqlite3_finalize(st);
+	return wal;
+}
+
 /* Lets the syncer answer what is queued, then stops it. */
 static void syncer_stop(struct store *s)
 {
@@ -825,8 +842,12 @@ int store_open(const char *path, struct store **out)
 	 * From here the core's COMMITs write the WAL without syncing it; the
 	 * syncer's fdatasync comes before any writer is answered (sync_main).
 	 * The WAL's header is still synced by SQLite whenever it starts over.
+	 * A store that could not go to WAL mode keeps synchronous=FULL: its
+	 * COMMIT is durable by itself and the syncer has nothing to do.
 	 */
-	if ((rc = exec_sql(s->wdb, "PRAGMA synchronous=NORMAL")))
+	if (!in_wal_mode(s->wdb))
+		s->wal_fd = WAL_FD_NONE;
+	else if ((rc = exec_sql(s->wdb, "PRAGMA synchronous=NORMAL")))
 		goto fail;
 	s->core_state.db = s->wdb;
 	for (int i = 0; i < READ_POOL; i++) {
