@@ -238,7 +238,7 @@ int api_case_for_report(struct app *app, struct api_session *s, const struct rep
  * parse checks one line's object (kind member included) and adds it to the
  * kind's batch (*batch starts NULL; the kind allocates it); submit queues the
  * whole batch as one transaction without waiting (as store_case_open_async:
- * 0 and done(arg, rc) later on the store's core thread, or non-zero and no
+ * 0 and done(arg, rc) later on the store's syncer thread, or non-zero and no
  * call); after, once that commit is durable, publishes and says how many
  * were stored; release frees the batch. A new kind is one more entry in
  * api_event_kinds.

@@ -100,7 +100,10 @@ static void write_case(struct app *app, const struct catalog_scope *scope, struc
 	api_format_time(c->created_at, t1);
 	api_format_time(c->updated_at, t2);
 	api_format_time(c->deadline_at, t3);
-	sg_buf_printf(b, "{\"id\":%lld,\"type\":", (long long)c->id);
+	/* Written piece by piece, not by printf: every report's answer and event comes here. */
+	sg_buf_puts(b, "{\"id\":");
+	sg_buf_put_int(b, (long long)c->id);
+	sg_buf_puts(b, ",\"type\":");
 	sg_buf_json_str(b, c->type);
 	sg_buf_puts(b, ",\"category\":");
 	sg_buf_json_str(b, c->category);
@@ -108,7 +111,8 @@ static void write_case(struct app *app, const struct catalog_scope *scope, struc
 		sg_buf_puts(b, ",\"category_zh\":");
 		sg_buf_json_str(b, info.name_zh);
 	}
-	sg_buf_printf(b, ",\"police\":%s,\"department\":", c->police ? "true" : "false");
+	sg_buf_puts(b, c->police ? ",\"police\":true,\"department\":"
+			       : ",\"police\":false,\"department\":");
 	sg_buf_json_str(b, c->department);
 	if (dept_zh) {
 		sg_buf_puts(b, ",\"department_zh\":");
@@ -116,8 +120,13 @@ static void write_case(struct app *app, const struct catalog_scope *scope, struc
 	}
 	sg_buf_puts(b, ",\"status\":");
 	sg_buf_json_str(b, c->status);
-	sg_buf_printf(b, ",\"priority\":%d,\"lon\":%.7f,\"lat\":%.7f,\"source\":", c->priority,
-		      c->lon, c->lat);
+	sg_buf_puts(b, ",\"priority\":");
+	sg_buf_put_int(b, c->priority);
+	sg_buf_puts(b, ",\"lon\":");
+	sg_buf_put_fixed(b, c->lon, 7);
+	sg_buf_puts(b, ",\"lat\":");
+	sg_buf_put_fixed(b, c->lat, 7);
+	sg_buf_puts(b, ",\"source\":");
 	sg_buf_json_str(b, c->source);
 	sg_buf_puts(b, ",\"org\":");
 	{
@@ -154,27 +163,45 @@ static void write_case(struct app *app, const struct catalog_scope *scope, struc
 		casefsm_next_json(app->fsm, type, c->status, next, sizeof next);
 	else
 		snprintf(next, sizeof next, "[]");
-	sg_buf_printf(b,
-		      "],\"created_at\":\"%s\",\"updated_at\":\"%s\",\"deadline_at\":\"%s\","
-		      "\"version\":%lld,\"reports\":%lld,\"escalation\":\"%s\",\"next\":%s}",
-		      t1, t2, t3, (long long)c->version, (long long)c->reports,
-		      area_kind_name(casefsm_escalation_kind(app->fsm, c->escalation_level)), next);
+	sg_buf_puts(b, "],\"created_at\":\"");
+	sg_buf_puts(b, t1);
+	sg_buf_puts(b, "\",\"updated_at\":\"");
+	sg_buf_puts(b, t2);
+	sg_buf_puts(b, "\",\"deadline_at\":\"");
+	sg_buf_puts(b, t3);
+	sg_buf_puts(b, "\",\"version\":");
+	sg_buf_put_int(b, (long long)c->version);
+	sg_buf_puts(b, ",\"reports\":");
+	sg_buf_put_int(b, (long long)c->reports);
+	sg_buf_puts(b, ",\"escalation\":\"");
+	sg_buf_puts(b, area_kind_name(casefsm_escalation_kind(app->fsm, c->escalation_level)));
+	sg_buf_puts(b, "\",\"next\":");
+	sg_buf_puts(b, next);
+	sg_buf_putc(b, '}');
+}
+
+/* Publishes a case event on the live stream: json is c as write_case writes it unscoped. */
+static void publish_json(struct app *app, enum feed_kind kind, const struct case_row *c,
+			 const char *json)
+{
+	uint32_t idx[AREA_KIND_COUNT];
+	size_t n = case_area_idx(app, c, idx);
+	uint64_t id;
+
+	if (feed_publish(app->feed, kind, idx, n, json, &id) != 0)
+		SG_LOG(SG_LOG_WARN, "msg=\"feed publish failed\" case=%lld", (long long)c->id);
 }
 
 /* Publishes a case event on the live stream (no personal data in it). */
 static void publish(struct app *app, enum feed_kind kind, const struct case_row *c)
 {
-	uint32_t idx[AREA_KIND_COUNT];
-	size_t n = case_area_idx(app, c, idx);
 	struct sg_buf b;
-	uint64_t id;
 
 	if (!app->feed)
 		return;
 	sg_buf_init(&b, 0);
 	write_case(app, NULL, &b, c);
-	if (feed_publish(app->feed, kind, idx, n, b.data, &id) != 0)
-		SG_LOG(SG_LOG_WARN, "msg=\"feed publish failed\" case=%lld", (long long)c->id);
+	publish_json(app, kind, c, b.data);
 	sg_buf_release(&b);
 }
 
@@ -210,7 +237,7 @@ static void write_caller(struct sg_buf *b, const char *name, const char *phone, 
 		case_mask_phone(phone, masked);
 		sg_buf_json_str(b, masked);
 	}
-	sg_buf_printf(b, ",\"masked\":%s}", full ? "false" : "true");
+	sg_buf_puts(b, full ? ",\"masked\":false}" : ",\"masked\":true}");
 }
 
 static void write_report(struct sg_buf *b, const struct report_row *r, bool full)
@@ -219,14 +246,25 @@ static void write_report(struct sg_buf *b, const struct report_row *r, bool full
 
 	api_format_time(r->reported_at, t1);
 	api_format_time(r->received_at, t2);
-	sg_buf_printf(b, "{\"id\":%lld,\"case_id\":%lld,\"source\":", (long long)r->id,
-		      (long long)r->case_id);
+	sg_buf_puts(b, "{\"id\":");
+	sg_buf_put_int(b, (long long)r->id);
+	sg_buf_puts(b, ",\"case_id\":");
+	sg_buf_put_int(b, (long long)r->case_id);
+	sg_buf_puts(b, ",\"source\":");
 	sg_buf_json_str(b, r->source);
 	sg_buf_puts(b, ",\"text\":");
 	sg_buf_json_str(b, r->text);
-	sg_buf_printf(b, ",\"lon\":%.7f,\"lat\":%.7f,\"category\":", r->lon, r->lat);
+	sg_buf_puts(b, ",\"lon\":");
+	sg_buf_put_fixed(b, r->lon, 7);
+	sg_buf_puts(b, ",\"lat\":");
+	sg_buf_put_fixed(b, r->lat, 7);
+	sg_buf_puts(b, ",\"category\":");
 	sg_buf_json_str(b, r->category);
-	sg_buf_printf(b, ",\"reported_at\":\"%s\",\"received_at\":\"%s\",\"caller\":", t1, t2);
+	sg_buf_puts(b, ",\"reported_at\":\"");
+	sg_buf_puts(b, t1);
+	sg_buf_puts(b, "\",\"received_at\":\"");
+	sg_buf_puts(b, t2);
+	sg_buf_puts(b, "\",\"caller\":");
 	write_caller(b, r->caller_name, r->caller_phone, full);
 	sg_buf_putc(b, '}');
 }
@@ -608,7 +646,7 @@ static void report_wait_free(void *arg)
 	free(w);
 }
 
-/* On the store's core thread: the report's batch is durable (or failed). */
+/* On the store's syncer thread: the report's batch is durable (or failed). */
 static void report_committed(void *arg, int rc)
 {
 	struct report_wait *w = arg;
@@ -622,25 +660,37 @@ static int report_answer(struct app *app, struct api_session *s, struct report_w
 {
 	struct intake *in = &w->in;
 	const struct classify_result *cls = &w->cls;
+	struct sg_buf cj; /* the case as the stream carries it: unscoped */
 
 	if (w->rc)
 		return w->rc;
-	publish(app, in->op.joined ? FEED_CASE_UPDATED : FEED_CASE_CREATED, &in->c);
+	sg_buf_init(&cj, 0);
+	write_case(app, NULL, &cj, &in->c);
+	if (app->feed)
+		publish_json(app, in->op.joined ? FEED_CASE_UPDATED : FEED_CASE_CREATED, &in->c,
+			     cj.data);
 
 	sg_buf_puts(&resp->body, "{\"report\":");
 	write_report(&resp->body, &in->r, role_sees_personal_data(s->role));
-	sg_buf_printf(&resp->body, ",\"joined\":%s,\"classification\":{\"category\":",
-		      in->op.joined ? "true" : "false");
+	sg_buf_puts(&resp->body, in->op.joined ? ",\"joined\":true" : ",\"joined\":false");
+	sg_buf_puts(&resp->body, ",\"classification\":{\"category\":");
 	sg_buf_json_str(&resp->body, cls->category);
-	sg_buf_printf(&resp->body, ",\"police\":%s,\"score\":%d,\"terms\":[",
-		      cls->police ? "true" : "false", cls->score);
+	sg_buf_puts(&resp->body, cls->police ? ",\"police\":true,\"score\":"
+					     : ",\"police\":false,\"score\":");
+	sg_buf_put_int(&resp->body, cls->score);
+	sg_buf_puts(&resp->body, ",\"terms\":[");
 	for (size_t i = 0; i < cls->nmatches; i++) {
 		if (i)
 			sg_buf_putc(&resp->body, ',');
 		sg_buf_json_str(&resp->body, cls->matches[i].term);
 	}
 	sg_buf_puts(&resp->body, "]},\"case\":");
-	write_case(app, &s->scope, &resp->body, &in->c);
+	/* A caller who sees every area gets the very bytes of the event; others their view. */
+	if (s->scope.all && cj.data)
+		sg_buf_append(&resp->body, cj.data, cj.len);
+	else
+		write_case(app, &s->scope, &resp->body, &in->c);
+	sg_buf_release(&cj);
 	sg_buf_putc(&resp->body, '}');
 	http_json(resp, in->op.joined ? 200 : 201);
 	return SG_OK;
@@ -892,7 +942,7 @@ static void events_next(struct events_wait *w)
 	}
 }
 
-/* On the store's core thread: the batch in flight is durable (or failed). */
+/* On the store's syncer thread: the batch in flight is durable (or failed). */
 static void events_committed(void *arg, int rc)
 {
 	struct events_wait *w = arg;

@@ -429,7 +429,7 @@ static void request_wait_free(void *arg)
 	free(w);
 }
 
-/* On the store's core thread: the request's batch is durable (or failed). */
+/* On the store's syncer thread: the request's batch is durable (or failed). */
 static void request_committed(void *arg, int rc)
 {
 	struct request_wait *w = arg;

@@ -22,9 +22,13 @@
 	"station_id,police_grid_id,street_id,community_id,gov_grid_id,source,created_at,"  \
 	"updated_at,deadline_at,version,reports,escalation_level"
 
+/* Copies a column's text, cut to cap - 1 bytes (a copy per column read: no printf). */
 static void copy_text(char *dst, size_t cap, const unsigned char *src)
 {
-	snprintf(dst, cap, "%s", src ? (const char *)src : "");
+	size_t n = src ? strnlen((const char *)src, cap - 1) : 0;
+
+	memcpy(dst, src ? (const char *)src : "", n);
+	dst[n] = '\0';
 }
 
 static void read_case(sqlite3_stmt *st, struct case_row *c)
@@ -399,7 +403,7 @@ int store_case_open_many(struct store *s, struct store_case_open **ops, size_t n
 	return store__submit(s, open_many_cmd, &m);
 }
 
-/* On the core thread: the command's own state goes before the caller hears. */
+/* On the syncer thread: the command's own state goes before the caller hears. */
 static void open_many_done(void *arg, int rc)
 {
 	struct open_many *m = arg;

@@ -190,7 +190,7 @@ struct store_position {
 int store_positions_add(struct store *s, const struct store_position *v, size_t n, size_t *bad);
 /*
  * The same without waiting (see store_case_open_async): returns 0 and later
- * calls done(arg, rc) on the core thread, *bad set first (if bad is not
+ * calls done(arg, rc) on the syncer thread, *bad set first (if bad is not
  * NULL); v and bad must stay valid until then. n must be at least 1.
  */
 int store_positions_add_async(struct store *s, const struct store_position *v, size_t n,

@@ -145,9 +145,9 @@ struct store_case_open {
 int store_case_open(struct store *s, struct store_case_open *op);
 
 /*
- * Called on the store's core thread once an asynchronous command's batch is
- * durable (rc 0) or failed (rc < 0, nothing of it stored). Keep it short:
- * the next batch waits for it.
+ * Called on the store's syncer thread once an asynchronous command's batch is
+ * durable (rc 0) or failed (rc < 0, nothing of it stored), in the order the
+ * commands ran. Keep it short: the next batches' answers wait for it.
  */
 typedef void (*store_done_fn)(void *arg, int rc);
 /*

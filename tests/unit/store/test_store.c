@@ -180,6 +180,131 @@ static void test_reopen_sees_every_acknowledged_write(void)
 	store_close(s);
 }
 
+/*
+ * Asynchronous commands through the pipelined commit: each writes a row;
+ * the core numbers them as it runs them, the callbacks (after the batch's
+ * fsync, on the syncer) must come in exactly that order, each with its row
+ * committed, and closing the store must answer every queued one first.
+ */
+struct pipe_state {
+	pthread_mutex_t lock;
+	int executed;  /* commands run so far (core thread) */
+	int answered;  /* callbacks so far */
+	int in_order;  /* callbacks whose command ran as the answered-th */
+	int failed;
+};
+
+struct pipe_cmd {
+	struct pipe_state *ps;
+	int seq; /* when the core ran it */
+	char key[32];
+};
+
+static int pipe_cmd_fn(sqlite3 *db, void *ctx)
+{
+	struct pipe_cmd *c = ctx;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	c->seq = c->ps->executed++;
+	if (sqlite3_prepare_v2(db, "INSERT INTO settings VALUES(?, 'v', 0)", -1, &st, NULL))
+		return SG_EIO;
+	sqlite3_bind_text(st, 1, c->key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? SG_OK : SG_EIO;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static void pipe_done(void *arg, int rc)
+{
+	struct pipe_cmd *c = arg;
+	struct pipe_state *ps = c->ps;
+
+	pthread_mutex_lock(&ps->lock);
+	if (c->seq == ps->answered)
+		ps->in_order++;
+	if (rc)
+		ps->failed++;
+	ps->answered++;
+	pthread_mutex_unlock(&ps->lock);
+}
+
+struct pipe_submitter {
+	struct store *s;
+	struct pipe_cmd *cmds;
+	int n;
+};
+
+static void *pipe_submit_many(void *arg)
+{
+	struct pipe_submitter *p = arg;
+
+	for (int i = 0; i < p->n; i++) {
+		store__submit_async(p->s, pipe_cmd_fn, &p->cmds[i], pipe_done, &p->cmds[i]);
+		if (i % 50 == 0)
+			usleep(200); /* let several batches form */
+	}
+	return NULL;
+}
+
+static void test_async_answers_follow_commit_order_and_close_drains(void)
+{
+	enum { THREADS = 4, PER = 500 };
+	static struct pipe_cmd cmds[THREADS * PER];
+	struct pipe_state ps = { PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0 };
+	struct pipe_submitter sub[THREADS];
+	pthread_t th[THREADS];
+	struct store_metrics m;
+	struct store *s = NULL;
+	char path[256];
+	size_t rows = 0;
+
+	db_path(path, sizeof path, "pipe.db");
+	CHECK_EQ_INT(store_open(path, &s), 0);
+	for (int i = 0; i < THREADS * PER; i++) {
+		cmds[i].ps = &ps;
+		snprintf(cmds[i].key, sizeof cmds[i].key, "pipe-%d", i);
+	}
+	for (int t = 0; t < THREADS; t++) {
+		sub[t] = (struct pipe_submitter){ s, cmds + t * PER, PER };
+		pthread_create(&th[t], NULL, pipe_submit_many, &sub[t]);
+	}
+	for (int t = 0; t < THREADS; t++)
+		pthread_join(th[t], NULL);
+	/* A waiting writer queued behind them is durable after all of them. */
+	CHECK_EQ_INT(store_audit_append(s, "a", "after", NULL, NULL), 0);
+	for (int i = 0; i < 1000; i++) {
+		int done;
+		pthread_mutex_lock(&ps.lock);
+		done = ps.answered;
+		pthread_mutex_unlock(&ps.lock);
+		if (done == THREADS * PER)
+			break;
+		usleep(10 * 1000);
+	}
+	pthread_mutex_lock(&ps.lock);
+	CHECK_EQ_INT(ps.answered, THREADS * PER);
+	pthread_mutex_unlock(&ps.lock);
+	store_metrics_read(s, &m);
+	CHECK(m.commits > 1);
+	CHECK_EQ_INT(m.failed_commits, 0);
+
+	/* Queued and not yet answered when the store closes: close answers them. */
+	for (int i = 0; i < 200; i++) {
+		snprintf(cmds[i].key, sizeof cmds[i].key, "late-%d", i);
+		store__submit_async(s, pipe_cmd_fn, &cmds[i], pipe_done, &cmds[i]);
+	}
+	store_close(s);
+	CHECK_EQ_INT(ps.answered, THREADS * PER + 200);
+	CHECK_EQ_INT(ps.in_order, THREADS * PER + 200);
+	CHECK_EQ_INT(ps.failed, 0);
+	s = NULL;
+	CHECK_EQ_INT(store_open(path, &s), 0);
+	CHECK_EQ_INT(store__count(s, "SELECT count(*) FROM settings", &rows), 0);
+	CHECK_EQ_INT((long long)rows, THREADS * PER + 200);
+	store_close(s);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -189,6 +314,7 @@ int main(void)
 	TEST_RUN(test_failing_command_rolls_back_alone);
 	TEST_RUN(test_users_tokens_round_trip);
 	TEST_RUN(test_reopen_sees_every_acknowledged_write);
+	TEST_RUN(test_async_answers_follow_commit_order_and_close_drains);
 	{
 		char cmd[300];
 		snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
