@@ -29,9 +29,14 @@ int api_metrics(void *appv, struct http_req *req, struct http_resp *resp)
 		      "# HELP safegrid_store_commit_failures_total Batches that failed to commit.\n"
 		      "# TYPE safegrid_store_commit_failures_total counter\n"
 		      "safegrid_store_commit_failures_total %llu\n"
+		      "# HELP safegrid_store_syncs_total Rounds of the WAL fsync that made committed "
+		      "batches durable (one may cover several).\n"
+		      "# TYPE safegrid_store_syncs_total counter\n"
+		      "safegrid_store_syncs_total %llu\n"
 		      "# HELP safegrid_store_commit_batch_size Commands per committed batch.\n"
 		      "# TYPE safegrid_store_commit_batch_size histogram\n",
-		      (unsigned long long)m.commits, (unsigned long long)m.failed_commits);
+		      (unsigned long long)m.commits, (unsigned long long)m.failed_commits,
+		      (unsigned long long)m.syncs);
 	for (unsigned i = 0; i < STORE_BATCH_BUCKETS; i++) {
 		cum += m.batch_hist[i];
 		sg_buf_printf(b, "safegrid_store_commit_batch_size_bucket{le=\"%llu\"} %llu\n",

@@ -523,6 +523,7 @@ static void *sync_main(void *arg)
 			sync_s = mono_s() - t0;
 		}
 		pthread_mutex_lock(&s->metrics_lock);
+		s->metrics.syncs += committed;
 		for (struct sync_batch *b = list; b; b = b->next) {
 			if (!b->rc && rc) {
 				b->rc = rc;

@@ -47,6 +47,7 @@ int store_schema_version(struct store *s);
 
 struct store_metrics {
 	uint64_t commits;
+	uint64_t syncs; /* rounds of the syncer: one fsync made the batches before it durable */
 	uint64_t commands;
 	uint64_t failed_commits;
 	uint64_t batch_hist[STORE_BATCH_BUCKETS];

@@ -2,7 +2,7 @@
 holding the HTTP worker: with one worker and many keep-alive connections
 working their own cases at once (dispatch, acknowledge, arrive, a stale
 transition, resolve, clear, close), every request is answered once with the
-right version or 409, the steps share commits (a worker that slept on each
+right version or 409, the steps share fsyncs (a worker that slept on each
 commit would give one per command), and racing writers of one case get one
 success and 409s naming the winner's version."""
 import http.client
@@ -136,10 +136,10 @@ def main():
         # clear (refused by the command itself, against the unit's state) and close; the stale
         # transition is refused before any command.
         writes = 7 * CONNS
-        commits = metric(after, "safegrid_store_commits_total") - metric(before, "safegrid_store_commits_total")
+        syncs = metric(after, "safegrid_store_syncs_total") - metric(before, "safegrid_store_syncs_total")
         commands = metric(after, "safegrid_store_commit_batch_size_sum") - metric(before, "safegrid_store_commit_batch_size_sum")
-        s.check(commands >= writes and commits < writes * 0.75,
-                "actions waiting on one worker share commits (%d commands in %d commits)" % (commands, commits))
+        s.check(commands >= writes and syncs < writes * 0.75,
+                "actions waiting on one worker share fsyncs (%d commands, %d fsyncs)" % (commands, syncs))
         wrong = []
         for cid, version in results:
             st, b = srv.get("/api/v1/cases/%d" % cid, token=admin)

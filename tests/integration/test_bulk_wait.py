@@ -1,6 +1,6 @@
 """Bulk NDJSON events and Open311 requests waiting for their commits do not
 hold the HTTP worker: with one worker and many keep-alive connections, the
-requests sent at once share commits (a worker that slept on each commit
+requests sent at once share fsyncs (a worker that slept on each commit
 would give at least one per request), every one is answered once with its
 own results, and everything acknowledged is stored."""
 import http.client
@@ -25,8 +25,8 @@ def metric(text, name):
     raise KeyError(name)
 
 
-def commits_between(before, after):
-    return (metric(after, "safegrid_store_commits_total") - metric(before, "safegrid_store_commits_total"),
+def syncs_between(before, after):
+    return (metric(after, "safegrid_store_syncs_total") - metric(before, "safegrid_store_syncs_total"),
             metric(after, "safegrid_store_commit_batch_size_sum") - metric(before, "safegrid_store_commit_batch_size_sum"))
 
 
@@ -96,10 +96,10 @@ def main():
                  or b["rejected"][0]["error"].get("field") != "text"]
         s.check(len(results) == n and not wrong,
                 "every batch on one worker is answered once with its own count and bad line", wrong[:3])
-        commits, commands = commits_between(before, after)
+        syncs, commands = syncs_between(before, after)
         # Each batch is two commands (its reports, then its positions).
-        s.check(commands >= 2 * n and commits < n * 0.75,
-                "batches waiting on one worker share commits (%d commands in %d commits)" % (commands, commits))
+        s.check(commands >= 2 * n and syncs < n * 0.75,
+                "batches waiting on one worker share fsyncs (%d commands, %d fsyncs)" % (commands, syncs))
         con = sqlite3.connect(srv.db)
         want = sum(1 + (k + i) % 3 for k in range(len(uids)) for i in range(EACH))
         stored = con.execute("SELECT count(*) FROM reports WHERE text LIKE '小区门口有人打架%-%-%'").fetchone()[0]
@@ -127,9 +127,9 @@ def main():
                 [(st, b) for st, b, _, _ in results if st != 201][:3])
         ids = {b[0]["service_request_id"] for st, b, _, _ in results if st == 201}
         s.check(len(ids) == n, "each answer names its own request", len(ids))
-        commits, commands = commits_between(before, after)
-        s.check(commands >= n and commits < n * 0.75,
-                "Open311 requests waiting on one worker share commits (%d commands in %d commits)" % (commands, commits))
+        syncs, commands = syncs_between(before, after)
+        s.check(commands >= n and syncs < n * 0.75,
+                "Open311 requests waiting on one worker share fsyncs (%d commands, %d fsyncs)" % (commands, syncs))
         wrong = []
         for st, b, k, i in results:
             rid = b[0]["service_request_id"]
