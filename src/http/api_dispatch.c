@@ -130,7 +130,7 @@ static void unit_changed(struct app *app, int64_t unit_id)
 	struct store_unit u;
 
 	if (store_unit_get(app->store, unit_id, &u) == 0) {
-		unit_index_set_status(app->units, u.id, (enum unit_status)u.status);
+		unit_index_set_status(app->units, u.id, (enum unit_status)u.status, u.version);
 		api_publish_unit(app, &u);
 	}
 }
@@ -299,7 +299,8 @@ int api_unit_step(struct app *app, const char *actor, int64_t unit_id, enum stor
 	if (rc && rc != SG_ECONFLICT)
 		return rc;
 	/* On a conflict too: the index learns the state the store holds. */
-	unit_index_set_status(app->units, after->id, (enum unit_status)after->status);
+	unit_index_set_status(app->units, after->id, (enum unit_status)after->status,
+			      after->version);
 	if (rc)
 		return rc;
 	api_publish_unit(app, after);

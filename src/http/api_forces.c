@@ -914,6 +914,8 @@ static void unit_rec_of(struct app *app, const struct store_unit *u, struct unit
 	r->lon = u->lon;
 	r->lat = u->lat;
 	r->pos_at = u->pos_at;
+	r->version = u->version;
+	snprintf(r->callsign, sizeof r->callsign, "%s", u->callsign);
 }
 
 struct load_ctx {
@@ -1586,11 +1588,15 @@ int api_units_nearest(void *appv, struct http_req *req, struct http_resp *resp)
 		api_format_time(r->pos_at / 1000, at);
 		sg_buf_puts(&resp->body, i ? ",{\"unit\":{\"id\":" : "{\"unit\":{\"id\":");
 		sg_buf_put_int(&resp->body, (long long)r->id);
+		sg_buf_puts(&resp->body, ",\"callsign\":");
+		sg_buf_json_str(&resp->body, r->callsign);
 		sg_buf_puts(&resp->body, ",\"type\":\"");
 		sg_buf_puts(&resp->body, unit_type_name((enum unit_type)r->type));
 		sg_buf_puts(&resp->body, "\",\"status\":\"");
 		sg_buf_puts(&resp->body, force_unit_status_name(r->status));
-		sg_buf_puts(&resp->body, "\",\"area\":");
+		sg_buf_puts(&resp->body, "\",\"version\":");
+		sg_buf_put_int(&resp->body, (long long)r->version);
+		sg_buf_puts(&resp->body, ",\"area\":");
 		if (r->home_area != CATALOG_NONE)
 			api_write_area_ref(app, &resp->body, r->home_area);
 		else

@@ -242,6 +242,11 @@ with Server.demo() as srv:
             "none available: the answer says why", n["unit_shortfall"])
     st, n = srv.get(sea + "&within_m=1000&type=foot_patrol&status=busy", token=officer)
     s.check([x["unit"]["id"] for x in n["units"]] == [foot], "status filter")
+    st, fu = srv.get("/api/v1/units/%d" % foot, token=officer)
+    got = n["units"][0]["unit"] if n["units"] else {}
+    s.check(got.get("callsign") == "T-FOOT" and got.get("type") == "foot_patrol" and got.get("status") == "busy" and
+            got.get("version") == fu["version"] == 2,
+            "a suggestion names its unit: callsign, type, status and version as stored", (got, fu.get("version")))
     st, n = srv.get(sea + "&within_m=1000&type=foot_patrol&status=any", token=officer)
     s.check([x["unit"]["id"] for x in n["units"]] == [foot], "status=any")
     # radius, old positions, no position

@@ -43,8 +43,8 @@ export async function loadUnits(params = {}) {
   return n;
 }
 
-// Makes sure the units with these ids are known (with their callsigns): the
-// nearest-units answer and dispatches carry ids, the list may not be loaded.
+// Makes sure the units with these ids are known (with their callsigns):
+// dispatches carry only ids, and the list may not be loaded.
 export async function ensureUnits(ids) {
   const missing = [...new Set(ids)].filter((id) => !live.getUnit(id) || !live.getUnit(id).callsign);
   await Promise.all(missing.map((id) => api.get('/api/v1/units/' + id).then((u) => live.upsertUnit(u)).catch(() => {})));
