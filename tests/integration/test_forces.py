@@ -276,6 +276,35 @@ with Server.demo() as srv:
     why = {x["unit"]["id"]: x["reason"] for x in n["units"]}
     s.check(why.get(in_grid) == "in_case_grid" and why.get(neighbour) == "neighbouring_station",
             "each suggestion says why it was chosen", why)
+    # ---- the unit index follows the store's commit order ----
+    # Steps on one unit from several clients at once: their commits share
+    # batches and their answers race back to the index; afterwards the
+    # index (nearest, status=any) must say what the store (GET) says.
+    import threading
+    RACE = offset(*SEA, north_m=5000)
+    racers = [unit("T-RACE%d" % i, utype="traffic_unit", pos=offset(*RACE, east_m=30 * i)) for i in range(6)]
+
+    def hammer(uid, action, times):
+        for _ in range(times):
+            srv.post("/api/v1/units/%d/status" % uid, {"action": action}, token=admin)
+
+    differ = []
+    for rnd in range(40):
+        threads = [threading.Thread(target=hammer, args=(uid, action, 2))
+                   for uid in racers for action in ("busy", "free", "busy", "free")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        st, n = srv.get("/api/v1/units/nearest?lon=%.7f&lat=%.7f&within_m=500&k=10&type=traffic_unit&status=any"
+                        % RACE, token=admin)
+        seen = {x["unit"]["id"]: x["unit"]["status"] for x in n["units"]}
+        for uid in racers:
+            st, u = srv.get("/api/v1/units/%d" % uid, token=admin)
+            if seen.get(uid) != u["status"]:
+                differ.append((rnd, uid, seen.get(uid), u["status"]))
+    s.check(not differ, "after concurrent status steps the unit index says what the store says", differ[:5])
+
     # bad queries name their parameter
     for q, field in (("lat=31", "lon"), ("lon=120.6&lat=31&k=0", "k"), ("lon=120.6&lat=31&k=101", "k"),
                      ("lon=120.6&lat=31&type=tank", "type"), ("lon=120.6&lat=31&status=asleep", "status"),
