@@ -162,6 +162,55 @@ bad:
 }
 
 /*
+ * "bbox=minlon,minlat,maxlon,maxlat" (WGS-84 degrees, min <= max) into f.
+ * Absent: no box. 1 after answering 400 naming bbox.
+ */
+static int bbox_param(struct http_req *req, struct http_resp *resp, struct store_force_filter *f)
+{
+	const char *v = http_query(req, "bbox");
+	double x[4];
+
+	if (!v)
+		return 0;
+	for (int i = 0; i < 4; i++) {
+		char *end;
+		x[i] = strtod(v, &end);
+		if (end == v || !isfinite(x[i]) || *end != (i < 3 ? ',' : '\0'))
+			goto bad;
+		v = end + (i < 3);
+	}
+	if (x[0] < -180 || x[2] > 180 || x[1] < -90 || x[3] > 90 || x[0] > x[2] || x[1] > x[3])
+		goto bad;
+	f->bbox = true;
+	f->min_lon = x[0];
+	f->min_lat = x[1];
+	f->max_lon = x[2];
+	f->max_lat = x[3];
+	return 0;
+bad:
+	http_error(resp, 400, "invalid",
+		   "bbox must be minlon,minlat,maxlon,maxlat in degrees, each min at most its max",
+		   "bbox");
+	return 1;
+}
+
+/* "since=RFC 3339 time" into f (Unix seconds). 1 after answering 400 naming since. */
+static int since_param(struct http_req *req, struct http_resp *resp, struct store_force_filter *f)
+{
+	const char *v = http_query(req, "since");
+	int64_t t;
+
+	if (!v)
+		return 0;
+	if (api_parse_time(v, &t) || t <= 0) {
+		http_error(resp, 400, "invalid", "since must be an RFC 3339 time after 1970", "since");
+		return 1;
+	}
+	f->since = t;
+	return 0;
+}
+
+/*
  * The ascending ids of the areas a list may look in: those visible to the
  * caller and, with an area filter, inside it. NULL with *n 0 means every
  * area (an unrestricted caller with no filter). Caller frees.
@@ -674,6 +723,13 @@ static int force_filter(struct app *app, struct http_req *req, struct http_resp 
 			return 1;
 		}
 	}
+	if (!units && (http_query(req, "bbox") || http_query(req, "since"))) {
+		const char *which = http_query(req, "bbox") ? "bbox" : "since";
+		http_error(resp, 400, "invalid", "people have no position: no bbox or since", which);
+		return 1;
+	}
+	if (units && (bbox_param(req, resp, f) || since_param(req, resp, f)))
+		return 1;
 	if (org && api_parse_id(org, &f->org_id)) {
 		http_error(resp, 400, "invalid", "org must be an organisation id", "org");
 		return 1;
@@ -960,17 +1016,27 @@ static int unit_row(void *ctxv, const struct store_unit *u)
 	return 0;
 }
 
+#define AS_OF_MARGIN_S 5
+
 int api_units_list(void *appv, struct http_req *req, struct http_resp *resp)
 {
 	struct app *app = appv;
 	struct store_force_filter f;
 	struct units_ctx c;
+	char as_of[32];
 	int64_t *areas = NULL;
 	size_t limit;
 	int rc;
 
 	if (force_filter(app, req, resp, true, &f, &areas, &limit))
 		return SG_OK;
+	/*
+	 * A write takes its time before it commits, so one in flight while this
+	 * list is read may carry a time a little before the read: as_of, the
+	 * since for the next poll, leaves AS_OF_MARGIN_S for such writes (a unit
+	 * may come twice, none is missed).
+	 */
+	api_format_time(api_now(app) - AS_OF_MARGIN_S, as_of);
 	memset(&c, 0, sizeof c);
 	c.app = app;
 	c.b = &resp->body;
@@ -980,10 +1046,11 @@ int api_units_list(void *appv, struct http_req *req, struct http_resp *resp)
 	if (rc)
 		return rc;
 	if (c.n == limit)
-		sg_buf_printf(&resp->body, "],\"next_cursor\":\"%lld.%lld\"}", (long long)c.last_area,
+		sg_buf_printf(&resp->body, "],\"next_cursor\":\"%lld.%lld\"", (long long)c.last_area,
 			      (long long)c.last_id);
 	else
-		sg_buf_puts(&resp->body, "],\"next_cursor\":null}");
+		sg_buf_puts(&resp->body, "],\"next_cursor\":null");
+	sg_buf_printf(&resp->body, ",\"as_of\":\"%s\"}", as_of);
 	http_json(resp, 200);
 	return SG_OK;
 }

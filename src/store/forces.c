@@ -532,11 +532,13 @@ struct walk {
 static int walk_sql(struct walk *w, bool one_area, char *sql, size_t cap)
 {
 	const struct store_force_filter *f = w->f;
-	int n = snprintf(sql, cap, "SELECT %s FROM %s WHERE %s%s%s%s ORDER BY area_id, id LIMIT ?5",
+	int n = snprintf(sql, cap, "SELECT %s FROM %s WHERE %s%s%s%s%s%s ORDER BY area_id, id LIMIT ?5",
 			 w->cols, w->table,
 			 one_area ? "area_id = ?1 AND id > ?2" : "(area_id, id) > (?1, ?2)",
 			 f->type >= 0 ? " AND type = ?3" : "", f->org_id ? " AND org_id = ?4" : "",
-			 f->status >= 0 ? " AND status = ?6" : "");
+			 f->status >= 0 ? " AND status = ?6" : "",
+			 f->bbox ? " AND lon BETWEEN ?7 AND ?8 AND lat BETWEEN ?9 AND ?10" : "",
+			 f->since > 0 ? " AND (updated_at >= ?11 OR pos_at >= ?11 * 1000)" : "");
 	return n > 0 && (size_t)n < cap ? SG_OK : SG_EINTERNAL;
 }
 
@@ -555,6 +557,14 @@ static int walk_run(sqlite3_stmt *st, struct walk *w, int64_t area, int64_t afte
 	sqlite3_bind_int64(st, 5, (int64_t)(w->limit - w->emitted));
 	if (status_name)
 		sqlite3_bind_text(st, 6, status_name, -1, SQLITE_STATIC);
+	if (w->f->bbox) {
+		sqlite3_bind_double(st, 7, w->f->min_lon);
+		sqlite3_bind_double(st, 8, w->f->max_lon);
+		sqlite3_bind_double(st, 9, w->f->min_lat);
+		sqlite3_bind_double(st, 10, w->f->max_lat);
+	}
+	if (w->f->since > 0)
+		sqlite3_bind_int64(st, 11, w->f->since);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (w->row(w->ctx, st))
 			return 1;
