@@ -177,7 +177,7 @@ int api_intake_finish(struct app *app, struct api_intake_job *job, int rc,
 		      struct case_row *out_case, int64_t *report_id, bool *joined);
 void api_intake_job_free(struct api_intake_job *job);
 
-/* ---- forces and dispatch (api_forces.c, api_dispatch.c) ---- */
+/* ---- forces (api_forces.c, api_orgs.c, api_people.c, api_units.c, api_nearest.c), dispatch ---- */
 
 /*
  * One kind of NDJSON event line for POST /api/v1/events besides "report":
