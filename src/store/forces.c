@@ -43,6 +43,19 @@ static int exists(sqlite3_stmt *st, int64_t id)
 	return rc == SQLITE_DONE ? SG_ENOTFOUND : store__rc(rc);
 }
 
+/*
+ * The readers by id: prepares sql (one row's columns "... WHERE id=?") and
+ * steps to the row of id, which *st then holds. 0, SG_ENOTFOUND, or an
+ * error. The caller finalizes *st in every case (NULL when the prepare
+ * failed).
+ */
+static int row_by_id(sqlite3 *db, const char *sql, int64_t id, sqlite3_stmt **st)
+{
+	int rc = store__prepare(db, sql, st);
+
+	return rc ? rc : exists(*st, id);
+}
+
 /* ---- organisations --------------------------------------------------------- */
 
 static int org_areas_write(sqlite3 *db, int64_t org_id, const int64_t *ids, size_t n)
@@ -183,15 +196,10 @@ static int read_org_areas(sqlite3 *db, struct store_org *o)
 static int org_get_db(sqlite3 *db, int64_t id, struct store_org *out)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = store__prepare(db, "SELECT " ORG_COLS " FROM orgs WHERE id=?", &st);
+	int rc = row_by_id(db, "SELECT " ORG_COLS " FROM orgs WHERE id=?", id, &st);
 
-	if (rc)
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	if (!rc)
 		read_org(st, out);
-	else
-		rc = SG_ENOTFOUND;
 	sqlite3_finalize(st);
 	return rc ? rc : read_org_areas(db, out);
 }
@@ -495,19 +503,14 @@ int store_person_get(struct store *s, int64_t id, struct store_person *out)
 {
 	sqlite3 *db = store__read_begin(s);
 	sqlite3_stmt *st = NULL, *g = NULL;
-	int rc = store__prepare(db, "SELECT " PERSON_COLS " FROM people WHERE id=?", &st);
+	int rc = row_by_id(db, "SELECT " PERSON_COLS " FROM people WHERE id=?", id, &st);
 
 	if (!rc)
 		rc = store__prepare(db, "SELECT area_id FROM person_grids WHERE person_id=? ORDER BY area_id",
 				    &g);
 	if (!rc) {
-		sqlite3_bind_int64(st, 1, id);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			read_person(st, out);
-			read_grids(g, out);
-		} else {
-			rc = SG_ENOTFOUND;
-		}
+		read_person(st, out);
+		read_grids(g, out);
 	}
 	sqlite3_finalize(st);
 	sqlite3_finalize(g);
@@ -759,15 +762,10 @@ int store_units_add(struct store *s, struct store_unit *v, size_t n, const char 
 static int unit_get_db(sqlite3 *db, int64_t id, struct store_unit *out, bool members)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = store__prepare(db, "SELECT " UNIT_COLS " FROM units WHERE id=?", &st);
+	int rc = row_by_id(db, "SELECT " UNIT_COLS " FROM units WHERE id=?", id, &st);
 
-	if (rc)
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	if (!rc)
 		read_unit(st, out);
-	else
-		rc = SG_ENOTFOUND;
 	sqlite3_finalize(st);
 	if (rc || !members)
 		return rc;
@@ -1036,15 +1034,10 @@ static void read_dispatch(sqlite3_stmt *st, struct store_dispatch *d)
 static int dispatch_get_db(sqlite3 *db, int64_t id, struct store_dispatch *out)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = store__prepare(db, "SELECT " DISPATCH_COLS " FROM dispatches WHERE id=?", &st);
+	int rc = row_by_id(db, "SELECT " DISPATCH_COLS " FROM dispatches WHERE id=?", id, &st);
 
-	if (rc)
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	if (!rc)
 		read_dispatch(st, out);
-	else
-		rc = SG_ENOTFOUND;
 	sqlite3_finalize(st);
 	return rc;
 }
