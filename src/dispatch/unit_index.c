@@ -363,6 +363,25 @@ static void rec_store(struct unit_rec *d, const struct unit_rec *v)
 		ST(d->callsign[i], v->callsign[i]);
 }
 
+/*
+ * What a nearest query answers of a hit: everything but the version and the
+ * callsign, which live past the first 48 bytes of the slot; leaving them out
+ * keeps each hit to the memory it read before the index held them.
+ */
+static void rec_load_hot(const struct unit_rec *s, struct unit_rec *out)
+{
+	out->id = LD(s->id);
+	out->type = LD(s->type);
+	out->status = LD(s->status);
+	out->home_area = LD(s->home_area);
+	out->has_pos = LD(s->has_pos);
+	out->lon = ldd(&s->lon);
+	out->lat = ldd(&s->lat);
+	out->pos_at = LD(s->pos_at);
+	out->version = 0;
+	out->callsign[0] = '\0';
+}
+
 static void rec_load(const struct unit_rec *s, struct unit_rec *out)
 {
 	memset(out, 0, sizeof *out);
@@ -1319,7 +1338,7 @@ static bool nearest_once(struct unit_index *ix, void *arg)
 			c->torn = true;
 			break;
 		}
-		rec_load(&c->slots->v[s].u, &a->out[i].unit);
+		rec_load_hot(&c->slots->v[s].u, &a->out[i].unit);
 		a->out[i].distance_m = c->top.h[i].d;
 	}
 	*a->nout = c->top.n;

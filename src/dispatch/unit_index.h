@@ -125,7 +125,9 @@ struct unit_shortfall {
 
 /*
  * Writes up to q->k nearest matching units into out (nearest first) and
- * their number into *nout. why may be NULL. SG_EINVAL for a bad query
+ * their number into *nout. A hit's version is 0 and its callsign empty (the
+ * scan stays on the slots' first bytes): unit_index_get has them for the
+ * hits that are shown. why may be NULL. SG_EINVAL for a bad query
  * (k out of range, bad coordinate, negative radius).
  */
 int unit_index_nearest(struct unit_index *ix, const struct unit_query *q, struct unit_hit *out,

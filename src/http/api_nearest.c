@@ -219,18 +219,26 @@ int api_units_nearest(void *appv, struct http_req *req, struct http_resp *resp)
 	sg_buf_puts(&resp->body, "},\"units\":[");
 	for (unsigned i = 0; i < n && i < k; i++) {
 		const struct unit_rec *r = &sug[i].hit.unit;
+		struct unit_rec full;
 		char at[32];
+		/*
+		 * The scan leaves out callsign and version; only the answered
+		 * units are read whole (with their status of that moment, which
+		 * goes with the version).
+		 */
+		if (unit_index_get(app->units, r->id, &full))
+			full = *r;
 		api_format_time(r->pos_at / 1000, at);
 		sg_buf_puts(&resp->body, i ? ",{\"unit\":{\"id\":" : "{\"unit\":{\"id\":");
 		sg_buf_put_int(&resp->body, (long long)r->id);
 		sg_buf_puts(&resp->body, ",\"callsign\":");
-		sg_buf_json_str(&resp->body, r->callsign);
+		sg_buf_json_str(&resp->body, full.callsign);
 		sg_buf_puts(&resp->body, ",\"type\":\"");
 		sg_buf_puts(&resp->body, unit_type_name((enum unit_type)r->type));
 		sg_buf_puts(&resp->body, "\",\"status\":\"");
-		sg_buf_puts(&resp->body, force_unit_status_name(r->status));
+		sg_buf_puts(&resp->body, force_unit_status_name(full.status));
 		sg_buf_puts(&resp->body, "\",\"version\":");
-		sg_buf_put_int(&resp->body, (long long)r->version);
+		sg_buf_put_int(&resp->body, (long long)full.version);
 		sg_buf_puts(&resp->body, ",\"area\":");
 		if (r->home_area != CATALOG_NONE)
 			api_write_area_ref(app, &resp->body, r->home_area);
