@@ -214,7 +214,7 @@ static int world_build(struct world *w, size_t nunits, unsigned k)
 	for (size_t i = 0; i < nunits; i++) {
 		const struct bunit *u = &w->u[i];
 		struct unit_rec r = { u->id, (uint16_t)u->type, (uint8_t)u->status, u->station,
-				      true, u->lon, u->lat, u->at };
+				      true, u->lon, u->lat, u->at, 0, "" };
 		if ((rc = unit_index_put(w->ix, &r)))
 			return rc;
 	}
@@ -1026,7 +1026,7 @@ static size_t update_one(struct phase *ph, uint64_t *s, int *rc)
 		int old = u->status;
 		u->status = random_status(s);
 		if (u->status != old)
-			*rc |= unit_index_set_status(w->ix, u->id, (enum unit_status)u->status);
+			*rc |= unit_index_set_status(w->ix, u->id, (enum unit_status)u->status, 0);
 	}
 	return i;
 }

@@ -358,6 +358,28 @@ static void rec_store(struct unit_rec *d, const struct unit_rec *v)
 	std_(&d->lon, v->lon);
 	std_(&d->lat, v->lat);
 	ST(d->pos_at, v->pos_at);
+	ST(d->version, v->version);
+	for (size_t i = 0; i < sizeof d->callsign; i++)
+		ST(d->callsign[i], v->callsign[i]);
+}
+
+/*
+ * What a nearest query answers of a hit: everything but the version and the
+ * callsign, which live past the first 48 bytes of the slot; leaving them out
+ * keeps each hit to the memory it read before the index held them.
+ */
+static void rec_load_hot(const struct unit_rec *s, struct unit_rec *out)
+{
+	out->id = LD(s->id);
+	out->type = LD(s->type);
+	out->status = LD(s->status);
+	out->home_area = LD(s->home_area);
+	out->has_pos = LD(s->has_pos);
+	out->lon = ldd(&s->lon);
+	out->lat = ldd(&s->lat);
+	out->pos_at = LD(s->pos_at);
+	out->version = 0;
+	out->callsign[0] = '\0';
 }
 
 static void rec_load(const struct unit_rec *s, struct unit_rec *out)
@@ -371,6 +393,11 @@ static void rec_load(const struct unit_rec *s, struct unit_rec *out)
 	out->lon = ldd(&s->lon);
 	out->lat = ldd(&s->lat);
 	out->pos_at = LD(s->pos_at);
+	out->version = LD(s->version);
+	/* A torn read may leave no NUL: the copy always ends with one. */
+	for (size_t i = 0; i + 1 < sizeof out->callsign; i++)
+		if (!(out->callsign[i] = LD(s->callsign[i])))
+			break;
 }
 
 static void slot_store(struct slot *d, const struct slot *v)
@@ -728,6 +755,7 @@ int unit_index_put(struct unit_index *ix, const struct unit_rec *u)
 	old = ix->slots->v[s];
 	grid_del(ix, s);
 	fresh.u = *u;
+	fresh.u.callsign[sizeof fresh.u.callsign - 1] = '\0';
 	if (!u->has_pos) {
 		fresh.u.lon = fresh.u.lat = 0;
 		fresh.u.pos_at = 0;
@@ -792,7 +820,8 @@ out:
 	return rc;
 }
 
-int unit_index_set_status(struct unit_index *ix, int64_t id, enum unit_status status)
+int unit_index_set_status(struct unit_index *ix, int64_t id, enum unit_status status,
+			  int64_t version)
 {
 	uint32_t s;
 	struct slot *sl;
@@ -807,19 +836,26 @@ int unit_index_set_status(struct unit_index *ix, int64_t id, enum unit_status st
 		goto out;
 	}
 	sl = &ix->slots->v[s];
+	if (version && version < sl->u.version)
+		goto out; /* a later commit already reached the index */
 	if (sl->u.status == status)
-		goto out;
+		goto done;
 	if (!sl->u.has_pos) {
 		ST(sl->u.status, (uint8_t)status);
-		goto out;
+		goto done;
 	}
 	{
 		struct slot old = *sl;
 		grid_del(ix, s);
 		ST(sl->u.status, (uint8_t)status);
-		if ((rc = grid_add(ix, s)))
+		if ((rc = grid_add(ix, s))) {
 			slot_restore(ix, s, &old);
+			goto out;
+		}
 	}
+done:
+	if (version)
+		ST(sl->u.version, version);
 out:
 	write_end(ix);
 	return rc;
@@ -1302,7 +1338,7 @@ static bool nearest_once(struct unit_index *ix, void *arg)
 			c->torn = true;
 			break;
 		}
-		rec_load(&c->slots->v[s].u, &a->out[i].unit);
+		rec_load_hot(&c->slots->v[s].u, &a->out[i].unit);
 		a->out[i].distance_m = c->top.h[i].d;
 	}
 	*a->nout = c->top.n;

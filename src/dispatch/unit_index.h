@@ -37,6 +37,9 @@ const char *unit_status_name(enum unit_status s);
 /* SG_EINVAL for an unknown name. */
 int unit_status_parse(const char *s, enum unit_status *out);
 
+/* The longest callsign the index keeps, in bytes (the store's limit). */
+#define UNIT_CALLSIGN_MAX 32
+
 /* One unit as the index holds it. */
 struct unit_rec {
 	int64_t id;            /* > 0, unique */
@@ -46,6 +49,8 @@ struct unit_rec {
 	bool has_pos;          /* false until a first position arrives */
 	double lon, lat;       /* WGS-84, valid when has_pos */
 	int64_t pos_at;        /* Unix milliseconds of the position, valid when has_pos */
+	int64_t version;       /* the store's row version of the unit's status; 0: unknown */
+	char callsign[UNIT_CALLSIGN_MAX + 1]; /* NUL-terminated; longer ones are cut */
 };
 
 struct unit_index;
@@ -72,8 +77,15 @@ int unit_index_put(struct unit_index *ix, const struct unit_rec *u);
  */
 int unit_index_move(struct unit_index *ix, int64_t id, double lon, double lat, int64_t at_ms);
 
-/* Changes a unit's status. SG_ENOTFOUND, SG_EINVAL. */
-int unit_index_set_status(struct unit_index *ix, int64_t id, enum unit_status status);
+/*
+ * Changes a unit's status as of the store's row version. Status steps are
+ * committed in version order but their callers may reach the index in any
+ * order, so a version older than the one held is ignored (and still returns
+ * 0): the index ends with the status of the latest commit. Version 0 always
+ * applies and leaves the held version as it is. SG_ENOTFOUND, SG_EINVAL.
+ */
+int unit_index_set_status(struct unit_index *ix, int64_t id, enum unit_status status,
+			  int64_t version);
 
 /* Removes a unit. SG_ENOTFOUND if it was not held. */
 int unit_index_remove(struct unit_index *ix, int64_t id);
@@ -113,7 +125,9 @@ struct unit_shortfall {
 
 /*
  * Writes up to q->k nearest matching units into out (nearest first) and
- * their number into *nout. why may be NULL. SG_EINVAL for a bad query
+ * their number into *nout. A hit's version is 0 and its callsign empty (the
+ * scan stays on the slots' first bytes): unit_index_get has them for the
+ * hits that are shown. why may be NULL. SG_EINVAL for a bad query
  * (k out of range, bad coordinate, negative radius).
  */
 int unit_index_nearest(struct unit_index *ix, const struct unit_query *q, struct unit_hit *out,

@@ -231,7 +231,7 @@ int api_case_locate(struct app *app, struct api_session *s, const json_t *obj,
 int api_case_for_report(struct app *app, struct api_session *s, const struct report_row *r,
 			int64_t at, struct case_row *out, struct intake_error *e);
 
-/* ---- forces and dispatch (api_forces.c, api_dispatch.c) ---- */
+/* ---- forces (api_forces.c, api_orgs.c, api_people.c, api_units.c, api_nearest.c), dispatch ---- */
 
 /*
  * One kind of NDJSON event line for POST /api/v1/events besides "report":

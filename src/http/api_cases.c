@@ -987,7 +987,7 @@ static int events_answer(struct app *app, struct events_wait *w, struct http_res
  * "rejected" with its number (from 1) and never stops the others; the valid
  * lines are stored together in one transaction, and the answer comes once
  * they are durable. Event kinds: "report" (the members of POST
- * /api/v1/reports) and those of api_event_kinds (api_forces.c), each
+ * /api/v1/reports) and those of api_event_kinds (api_units.c), each
  * stored as one batch after the reports. The worker is not held while the
  * batches commit (see struct events_wait).
  */

@@ -159,7 +159,7 @@ static void unit_changed(struct app *app, int64_t unit_id)
 	struct store_unit u;
 
 	if (store_unit_get(app->store, unit_id, &u) == 0) {
-		unit_index_set_status(app->units, u.id, (enum unit_status)u.status);
+		unit_index_set_status(app->units, u.id, (enum unit_status)u.status, u.version);
 		api_publish_unit(app, &u);
 	}
 }
@@ -333,7 +333,8 @@ static int unit_step_after(struct app *app, const struct store_unit_step *st, in
 	if (rc && rc != SG_ECONFLICT)
 		return rc;
 	/* On a conflict too: the index learns the state the store holds. */
-	unit_index_set_status(app->units, st->out->id, (enum unit_status)st->out->status);
+	unit_index_set_status(app->units, st->out->id, (enum unit_status)st->out->status,
+			      st->out->version);
 	if (rc)
 		return rc;
 	api_publish_unit(app, st->out);

@@ -43,6 +43,19 @@ static int exists(sqlite3_stmt *st, int64_t id)
 	return rc == SQLITE_DONE ? SG_ENOTFOUND : store__rc(rc);
 }
 
+/*
+ * The readers by id: prepares sql (one row's columns "... WHERE id=?") and
+ * steps to the row of id, which *st then holds. 0, SG_ENOTFOUND, or an
+ * error. The caller finalizes *st in every case (NULL when the prepare
+ * failed).
+ */
+static int row_by_id(sqlite3 *db, const char *sql, int64_t id, sqlite3_stmt **st)
+{
+	int rc = store__prepare(db, sql, st);
+
+	return rc ? rc : exists(*st, id);
+}
+
 /* ---- organisations --------------------------------------------------------- */
 
 static int org_areas_write(sqlite3 *db, int64_t org_id, const int64_t *ids, size_t n)
@@ -183,15 +196,10 @@ static int read_org_areas(sqlite3 *db, struct store_org *o)
 static int org_get_db(sqlite3 *db, int64_t id, struct store_org *out)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = store__prepare(db, "SELECT " ORG_COLS " FROM orgs WHERE id=?", &st);
+	int rc = row_by_id(db, "SELECT " ORG_COLS " FROM orgs WHERE id=?", id, &st);
 
-	if (rc)
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	if (!rc)
 		read_org(st, out);
-	else
-		rc = SG_ENOTFOUND;
 	sqlite3_finalize(st);
 	return rc ? rc : read_org_areas(db, out);
 }
@@ -495,19 +503,14 @@ int store_person_get(struct store *s, int64_t id, struct store_person *out)
 {
 	sqlite3 *db = store__read_begin(s);
 	sqlite3_stmt *st = NULL, *g = NULL;
-	int rc = store__prepare(db, "SELECT " PERSON_COLS " FROM people WHERE id=?", &st);
+	int rc = row_by_id(db, "SELECT " PERSON_COLS " FROM people WHERE id=?", id, &st);
 
 	if (!rc)
 		rc = store__prepare(db, "SELECT area_id FROM person_grids WHERE person_id=? ORDER BY area_id",
 				    &g);
 	if (!rc) {
-		sqlite3_bind_int64(st, 1, id);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			read_person(st, out);
-			read_grids(g, out);
-		} else {
-			rc = SG_ENOTFOUND;
-		}
+		read_person(st, out);
+		read_grids(g, out);
 	}
 	sqlite3_finalize(st);
 	sqlite3_finalize(g);
@@ -532,11 +535,13 @@ struct walk {
 static int walk_sql(struct walk *w, bool one_area, char *sql, size_t cap)
 {
 	const struct store_force_filter *f = w->f;
-	int n = snprintf(sql, cap, "SELECT %s FROM %s WHERE %s%s%s%s ORDER BY area_id, id LIMIT ?5",
+	int n = snprintf(sql, cap, "SELECT %s FROM %s WHERE %s%s%s%s%s%s ORDER BY area_id, id LIMIT ?5",
 			 w->cols, w->table,
 			 one_area ? "area_id = ?1 AND id > ?2" : "(area_id, id) > (?1, ?2)",
 			 f->type >= 0 ? " AND type = ?3" : "", f->org_id ? " AND org_id = ?4" : "",
-			 f->status >= 0 ? " AND status = ?6" : "");
+			 f->status >= 0 ? " AND status = ?6" : "",
+			 f->bbox ? " AND lon BETWEEN ?7 AND ?8 AND lat BETWEEN ?9 AND ?10" : "",
+			 f->since > 0 ? " AND (updated_at >= ?11 OR pos_at >= ?11 * 1000)" : "");
 	return n > 0 && (size_t)n < cap ? SG_OK : SG_EINTERNAL;
 }
 
@@ -555,6 +560,14 @@ static int walk_run(sqlite3_stmt *st, struct walk *w, int64_t area, int64_t afte
 	sqlite3_bind_int64(st, 5, (int64_t)(w->limit - w->emitted));
 	if (status_name)
 		sqlite3_bind_text(st, 6, status_name, -1, SQLITE_STATIC);
+	if (w->f->bbox) {
+		sqlite3_bind_double(st, 7, w->f->min_lon);
+		sqlite3_bind_double(st, 8, w->f->max_lon);
+		sqlite3_bind_double(st, 9, w->f->min_lat);
+		sqlite3_bind_double(st, 10, w->f->max_lat);
+	}
+	if (w->f->since > 0)
+		sqlite3_bind_int64(st, 11, w->f->since);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (w->row(w->ctx, st))
 			return 1;
@@ -749,15 +762,10 @@ int store_units_add(struct store *s, struct store_unit *v, size_t n, const char 
 static int unit_get_db(sqlite3 *db, int64_t id, struct store_unit *out, bool members)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = store__prepare(db, "SELECT " UNIT_COLS " FROM units WHERE id=?", &st);
+	int rc = row_by_id(db, "SELECT " UNIT_COLS " FROM units WHERE id=?", id, &st);
 
-	if (rc)
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	if (!rc)
 		read_unit(st, out);
-	else
-		rc = SG_ENOTFOUND;
 	sqlite3_finalize(st);
 	if (rc || !members)
 		return rc;
@@ -1026,15 +1034,10 @@ static void read_dispatch(sqlite3_stmt *st, struct store_dispatch *d)
 static int dispatch_get_db(sqlite3 *db, int64_t id, struct store_dispatch *out)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = store__prepare(db, "SELECT " DISPATCH_COLS " FROM dispatches WHERE id=?", &st);
+	int rc = row_by_id(db, "SELECT " DISPATCH_COLS " FROM dispatches WHERE id=?", id, &st);
 
-	if (rc)
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	if (!rc)
 		read_dispatch(st, out);
-	else
-		rc = SG_ENOTFOUND;
 	sqlite3_finalize(st);
 	return rc;
 }

@@ -135,6 +135,10 @@ struct store_force_filter {
 	const int64_t *areas;     /* ascending area ids to look in; NULL: every area */
 	size_t nareas;
 	int64_t after_area, after_id; /* the cursor; 0, 0: from the start */
+	/* Units only. */
+	bool bbox;                /* the latest position inside [min_lon,max_lon]×[min_lat,max_lat] (WGS-84) */
+	double min_lon, min_lat, max_lon, max_lat;
+	int64_t since;            /* > 0: changed (updated_at) or positioned (pos_at) at or after this Unix second */
 };
 
 typedef int (*store_person_fn)(void *ctx, const struct store_person *p);

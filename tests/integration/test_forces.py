@@ -26,7 +26,7 @@ def offset(lon, lat, east_m=0.0, north_m=0.0):
     return (lon + east_m / (111320.0 * math.cos(math.radians(lat))), lat + north_m / 110574.0)
 
 
-with Server.demo() as srv:
+with Server.demo(extra=["--test-clock"]) as srv:
     admin = srv.login("admin", "safegrid-admin")
     gusu = srv.login("gusu", "safegrid-demo")
     officer = srv.login("officer", "safegrid-demo")
@@ -242,6 +242,11 @@ with Server.demo() as srv:
             "none available: the answer says why", n["unit_shortfall"])
     st, n = srv.get(sea + "&within_m=1000&type=foot_patrol&status=busy", token=officer)
     s.check([x["unit"]["id"] for x in n["units"]] == [foot], "status filter")
+    st, fu = srv.get("/api/v1/units/%d" % foot, token=officer)
+    got = n["units"][0]["unit"] if n["units"] else {}
+    s.check(got.get("callsign") == "T-FOOT" and got.get("type") == "foot_patrol" and got.get("status") == "busy" and
+            got.get("version") == fu["version"] == 2,
+            "a suggestion names its unit: callsign, type, status and version as stored", (got, fu.get("version")))
     st, n = srv.get(sea + "&within_m=1000&type=foot_patrol&status=any", token=officer)
     s.check([x["unit"]["id"] for x in n["units"]] == [foot], "status=any")
     # radius, old positions, no position
@@ -271,11 +276,106 @@ with Server.demo() as srv:
     why = {x["unit"]["id"]: x["reason"] for x in n["units"]}
     s.check(why.get(in_grid) == "in_case_grid" and why.get(neighbour) == "neighbouring_station",
             "each suggestion says why it was chosen", why)
+    # ---- the unit index follows the store's commit order ----
+    # Steps on one unit from several clients at once: their commits share
+    # batches and their answers race back to the index; afterwards the
+    # index (nearest, status=any) must say what the store (GET) says.
+    import threading
+    RACE = offset(*SEA, north_m=5000)
+    racers = [unit("T-RACE%d" % i, utype="traffic_unit", pos=offset(*RACE, east_m=30 * i)) for i in range(6)]
+
+    def hammer(uid, action, times):
+        for _ in range(times):
+            srv.post("/api/v1/units/%d/status" % uid, {"action": action}, token=admin)
+
+    differ = []
+    for rnd in range(40):
+        threads = [threading.Thread(target=hammer, args=(uid, action, 2))
+                   for uid in racers for action in ("busy", "free", "busy", "free")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        st, n = srv.get("/api/v1/units/nearest?lon=%.7f&lat=%.7f&within_m=500&k=10&type=traffic_unit&status=any"
+                        % RACE, token=admin)
+        seen = {x["unit"]["id"]: x["unit"]["status"] for x in n["units"]}
+        for uid in racers:
+            st, u = srv.get("/api/v1/units/%d" % uid, token=admin)
+            if seen.get(uid) != u["status"]:
+                differ.append((rnd, uid, seen.get(uid), u["status"]))
+    s.check(not differ, "after concurrent status steps the unit index says what the store says", differ[:5])
+
     # bad queries name their parameter
     for q, field in (("lat=31", "lon"), ("lon=120.6&lat=31&k=0", "k"), ("lon=120.6&lat=31&k=101", "k"),
                      ("lon=120.6&lat=31&type=tank", "type"), ("lon=120.6&lat=31&status=asleep", "status"),
                      ("lon=120.6&lat=31&within_m=-5", "within_m"), ("lon=120.6&lat=31&crs=utm", "crs")):
         st, body = srv.get("/api/v1/units/nearest?" + q, token=admin)
         s.check(st == 400 and is_error(body, "invalid", field), "nearest refuses a bad %s" % field, body)
+
+    # ---- units by box and by change (bbox, since) ----
+    CITY = (120.30, 31.00, 121.00, 31.60)
+    box = ",".join("%.2f" % v for v in CITY)
+
+    def all_units(query, token):
+        out, cursor, pages, as_of = [], None, 0, None
+        while True:
+            st, b = srv.get("/api/v1/units?limit=50&" + query + ("&cursor=" + cursor if cursor else ""), token=token)
+            if st != 200:
+                raise RuntimeError("units: %s %s" % (st, b))
+            out += b["units"]
+            as_of = as_of or b["as_of"]
+            pages += 1
+            cursor = b["next_cursor"]
+            if not cursor:
+                return out, pages, as_of
+
+    def inside(u, b=CITY):
+        p = u["position"]
+        return p is not None and b[0] <= p["lon"] <= b[2] and b[1] <= p["lat"] <= b[3]
+
+    every, _, _ = all_units("area=320508", gusu)
+    boxed, pages, as_of = all_units("area=320508&bbox=" + box, gusu)
+    s.check(pages > 1 and all(inside(u) for u in boxed) and
+            sorted(u["id"] for u in boxed) == sorted(u["id"] for u in every if inside(u)),
+            "bbox: exactly the units whose latest position is inside, page by page", (pages, len(boxed), len(every)))
+    s.check(any(u["position"] is None for u in every) and len(boxed) < len(every),
+            "bbox leaves out units without a position or outside it", len(every) - len(boxed))
+    mine, _, _ = all_units("bbox=-180,-90,180,90", officer)
+    visible, _, _ = all_units("", officer)
+    s.check(mine and sorted(u["id"] for u in mine) == sorted(u["id"] for u in visible if u["position"]),
+            "bbox is scoped as ever: the whole world is the officer's station", (len(mine), len(visible)))
+    for q, field in (("bbox=1,2,3", "bbox"), ("bbox=a,b,c,d", "bbox"), ("bbox=121,31,120,32", "bbox"),
+                     ("bbox=120,31,121,91", "bbox"), ("bbox=120,31,121,32,5", "bbox"), ("bbox=120,31,121,", "bbox"),
+                     ("since=yesterday", "since"), ("since=2026-13-01T00:00:00Z", "since"),
+                     ("since=2026-11-01", "since")):
+        st, body = srv.get("/api/v1/units?" + q, token=gusu)
+        s.check(st == 400 and is_error(body, "invalid", field), "units refuse a bad %s (%s)" % (field, q), body)
+    st, body = srv.get("/api/v1/people?bbox=120,31,121,32", token=gusu)
+    s.check(st == 400 and is_error(body, "invalid", "bbox"), "people have no bbox", body)
+
+    # Later: one unit moves, another changes status; since the earlier as_of
+    # only they come back, in the box and out of it, for whoever sees them.
+    st, _ = srv.post("/api/v1/admin/clock", {"advance_s": 600}, token=admin)
+    s.check(st == 200, "the test clock moves")
+    st, b = srv.get("/api/v1/units?limit=1&bbox=" + box, token=gusu)
+    as_of = b["as_of"]
+    movers = [u for u in boxed if u["status"] == "available"][:2]
+    mover, stepper = movers[0]["id"], movers[1]["id"]
+    st, _ = put(mover, (movers[0]["position"]["lon"] + 0.001, movers[0]["position"]["lat"]), token=gusu)
+    st2, _ = srv.post("/api/v1/units/%d/status" % stepper, {"action": "busy"}, token=gusu)
+    s.check(st == 200 and st2 == 200, "a unit moves, another gets busy")
+    changed, _, _ = all_units("since=" + as_of, gusu)
+    s.check(sorted(u["id"] for u in changed) == sorted([mover, stepper]),
+            "since: only the units moved or changed since", [(u["id"], u["updated_at"], u["position"]) for u in changed][:5])
+    changed, _, _ = all_units("since=%s&bbox=%s" % (as_of, box), gusu)
+    s.check(sorted(u["id"] for u in changed) == sorted([mover, stepper]), "since with bbox",
+            [u["id"] for u in changed])
+    changed, _, _ = all_units("since=%s&bbox=122,30,122.1,30.1" % as_of, gusu)
+    s.check(changed == [], "since with a box they are not in: none", [u["id"] for u in changed])
+    changed, _, _ = all_units("since=" + as_of, analyst)
+    s.check(sorted(u["id"] for u in changed) == sorted([mover, stepper]), "since for another caller who sees them",
+            [u["id"] for u in changed])
+    later, _, _ = all_units("since=2100-01-01T00:00:00Z", gusu)
+    s.check(later == [], "since a time to come: nothing")
 
 s.done()

@@ -64,8 +64,8 @@ export function createDispatchPanel(ctx) {
     st.err = null;
     try {
       const r = await api.get('/api/v1/units/nearest' + api.qs({ case_id: id, k: st.k, type: st.type }));
+      // Each suggestion names its unit (callsign, type, status): nothing more to fetch.
       for (const x of r.units) live.upsertUnit(x.unit);
-      await ensureUnits(r.units.map((x) => x.unit.id));
       if (!st || st.caseId !== id) return;
       st.sugg = r;
       for (const uid of [...st.selected]) if (!r.units.some((x) => x.unit.id === uid)) st.selected.delete(uid);

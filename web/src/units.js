@@ -4,7 +4,8 @@
 // case board uses to name the units it suggests and dispatches.
 //
 // Positions are not on the live stream (thousands a minute would drown it):
-// the layer re-reads the units list every UNIT_POLL_MS while it is on screen,
+// the layer re-reads the units around the view every UNIT_POLL_MS while it is
+// on screen (only those changed since the last read, see createUnitLayer),
 // and takes status changes from unit.updated events in between (live.js).
 // Everything comes from the API, so a unit outside the caller's jurisdiction
 // never reaches the browser.
@@ -31,34 +32,64 @@ export function statusBadge(status) {
   return `<span class="ustat st-${esc(status)}">${esc(label('ustatus', status))}</span>`;
 }
 
-// Every unit in the caller's scope, page by page, into live.js.
+// The units in the caller's scope that match params (bbox, since, ...),
+// page by page, into live.js. Returns their ids and the first page's as_of
+// (the since of the next poll: it comes from the server's clock, not ours).
 export async function loadUnits(params = {}) {
-  let cursor = '', n = 0;
+  let cursor = '', asOf = null;
+  const ids = new Set();
   do {
     const r = await api.get('/api/v1/units' + api.qs({ ...params, limit: PAGE, cursor }));
-    for (const u of r.units) live.upsertUnit(u);
-    n += r.units.length;
+    for (const u of r.units) { live.upsertUnit(u); ids.add(u.id); }
+    if (!asOf) asOf = r.as_of;
     cursor = r.next_cursor;
   } while (cursor);
-  return n;
+  return { ids, asOf };
 }
 
-// Makes sure the units with these ids are known (with their callsigns): the
-// nearest-units answer and dispatches carry ids, the list may not be loaded.
+// Makes sure the units with these ids are known (with their callsigns):
+// dispatches carry only ids, and the list may not be loaded.
 export async function ensureUnits(ids) {
   const missing = [...new Set(ids)].filter((id) => !live.getUnit(id) || !live.getUnit(id).callsign);
   await Promise.all(missing.map((id) => api.get('/api/v1/units/' + id).then((u) => live.upsertUnit(u)).catch(() => {})));
 }
 
+// The display datum is within ~0.01° of WGS-84 (GCJ-02 shifts by a few
+// hundred metres), so a box grown by that much in WGS-84 covers a view.
+const DATUM_SLACK = 0.01;
+// Every FULL_EVERY-th poll re-reads its whole box, not only what changed:
+// it finds the units that left the box (a poll of changes only returns
+// units inside it) and positions reported late with an older time.
+const FULL_EVERY = 10;
+
+function boxOf(bounds) {
+  const s = DATUM_SLACK;
+  return [bounds.getWest() - s, bounds.getSouth() - s, bounds.getEast() + s, bounds.getNorth() + s]
+    .map((v, i) => Math.max(i % 2 ? -90 : -180, Math.min(i % 2 ? 90 : 180, v)));
+}
+
+function boxCovers(a, b) { return a && a[0] <= b[0] && a[1] <= b[1] && a[2] >= b[2] && a[3] >= b[3]; }
+function inBox(b, p) { return p && p.lon >= b[0] && p.lon <= b[2] && p.lat >= b[1] && p.lat <= b[3]; }
+
 /*
  * The units layer of the command map. Only units inside the padded viewport
  * get a marker (the city has thousands); the set follows the view, the polls
- * and the stream. opts.visible() says whether the map is on screen (no
- * polling behind another view). Returns { setEnabled, poll, markers }.
+ * and the stream. A poll asks only for a box around the view (bbox), and
+ * once that box is loaded only for what changed since the last poll (since);
+ * a view that leaves the box loads a new one. opts.visible() says whether
+ * the map is on screen (no polling behind another view).
+ * Returns { setEnabled, poll, markers }.
  */
 export function createUnitLayer(map, ctx, opts) {
   const markers = new Map();
   let enabled = false, polling = null, timer = null, loadedOnce = false;
+  // The loaded box ([minlon,minlat,maxlon,maxlat], WGS-84), the server time
+  // to ask changes since, and the polls since the box was read whole.
+  let box = null, asOf = null, deltas = 0;
+  // Units a whole read of the box did not return although live.js still
+  // places them inside it (they moved out, or out of scope): id -> the
+  // position time they were left at; drawn again once they report anew.
+  const away = new Map();
 
   function icon(u) {
     const cls = `sg-unit sg-unit-${u.id} st-${u.status} ty-${u.type}` + (isStale(u) ? ' sg-stale' : '') + (u.case_id ? ' sg-on-case' : '');
@@ -73,7 +104,8 @@ export function createUnitLayer(map, ctx, opts) {
   }
 
   function inView(u, bounds) {
-    return u.position && bounds.contains(toDisplay(u.position.lon, u.position.lat));
+    if (!u.position || away.get(u.id) === u.position.at_ms) return false;
+    return bounds.contains(toDisplay(u.position.lon, u.position.lat));
   }
 
   // One unit: a marker when it is in view, none otherwise; the icon is
@@ -105,9 +137,35 @@ export function createUnitLayer(map, ctx, opts) {
     map.getContainer().classList.toggle('units-small', map.getZoom() < 13);
   }
 
+  // One read: changes inside the loaded box while it still covers the view,
+  // else (or every FULL_EVERY-th time) the whole box around the view.
+  async function load() {
+    const view = boxOf(map.getBounds().pad(0.25));
+    if (boxCovers(box, view) && asOf && deltas < FULL_EVERY - 1) {
+      const r = await loadUnits({ bbox: box.join(','), since: asOf });
+      asOf = r.asOf;
+      deltas++;
+      for (const id of r.ids) away.delete(id);
+      return;
+    }
+    const want = boxCovers(box, view) ? box : boxOf(map.getBounds().pad(0.75));
+    const r = await loadUnits({ bbox: want.join(',') });
+    for (const u of live.allUnits())
+      if (!r.ids.has(u.id) && inBox(want, u.position)) away.set(u.id, u.position.at_ms);
+    for (const id of r.ids) away.delete(id);
+    box = want;
+    asOf = r.asOf;
+    deltas = 0;
+  }
+
+  // A poll asked for while one runs (the view moved) runs once after it.
+  let again = false;
   async function poll() {
-    if (polling) return polling;
-    polling = loadUnits().then(() => { loadedOnce = true; redraw(); }).finally(() => { polling = null; });
+    if (polling) { again = true; return polling; }
+    polling = load().then(() => { loadedOnce = true; redraw(); }).finally(() => {
+      polling = null;
+      if (again && enabled) { again = false; poll().catch(() => {}); }
+    });
     return polling;
   }
 
@@ -119,7 +177,12 @@ export function createUnitLayer(map, ctx, opts) {
     if (kind === 'resync') { if (enabled) poll().catch(ctx.error); return; }
     place(u);
   });
-  map.on('moveend', () => { if (enabled) redraw(); });
+  map.on('moveend', () => {
+    if (!enabled) return;
+    redraw();
+    // A view beyond the loaded box has units not read yet.
+    if (!boxCovers(box, boxOf(map.getBounds().pad(0.25))) && opts.visible()) poll().catch(() => {});
+  });
   onLangChange(() => { for (const [id, m] of markers) { const u = live.getUnit(id); if (u) m.setIcon(icon(u)); } });
 
   return {

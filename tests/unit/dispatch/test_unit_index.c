@@ -279,7 +279,7 @@ static void run_random(double lon0, double lat0, double span, int nunits, int ro
 				}
 			} else if (what < 7) {
 				enum unit_status s = (enum unit_status)(rnd() % UNIT_STATUS_COUNT);
-				CHECK_EQ_INT(unit_index_set_status(ix, o->id, s), 0);
+				CHECK_EQ_INT(unit_index_set_status(ix, o->id, s, 0), 0);
 				o->status = (uint8_t)s;
 			} else if (what < 8) {
 				int64_t id = o->id;
@@ -342,7 +342,7 @@ static void test_ties_broken_by_smaller_id(void)
 
 	CHECK_EQ_INT(unit_index_new(&ix), 0);
 	for (int i = 0; i < 4; i++) {
-		struct unit_rec u = { ids[i], 1, UNIT_AVAILABLE, 0, true, 120.61, 31.3, NOW };
+		struct unit_rec u = { ids[i], 1, UNIT_AVAILABLE, 0, true, 120.61, 31.3, NOW, 0, "" };
 		CHECK_EQ_INT(unit_index_put(ix, &u), 0);
 	}
 	CHECK_EQ_INT(unit_index_nearest(ix, &q, out, &n, NULL), 0);
@@ -364,13 +364,13 @@ static void test_shortfall_says_why(void)
 	struct unit_query q = { 120.6, 31.3, 5, 2000, 1u << 2, 1u << UNIT_AVAILABLE, NOW - 60000,
 				NULL };
 	struct unit_rec units[] = {
-		{ 1, 2, UNIT_AVAILABLE, 0, true, 120.601, 31.3, NOW },     /* the one hit */
-		{ 2, 2, UNIT_BUSY, 0, true, 120.602, 31.3, NOW },          /* wrong status */
-		{ 3, 2, UNIT_AVAILABLE, 0, true, 120.603, 31.3, NOW - 120000 }, /* too old */
-		{ 4, 2, UNIT_AVAILABLE, 0, false, 0, 0, 0 },               /* no position */
-		{ 5, 2, UNIT_AVAILABLE, 0, true, 120.7, 31.3, NOW },       /* 9.5 km away */
-		{ 6, 3, UNIT_AVAILABLE, 0, true, 120.601, 31.3, NOW },     /* other type: not counted */
-		{ 7, 2, UNIT_BUSY, 0, true, 120.7, 31.3, NOW },            /* busy and far: not counted */
+		{ 1, 2, UNIT_AVAILABLE, 0, true, 120.601, 31.3, NOW, 0, "" },     /* the one hit */
+		{ 2, 2, UNIT_BUSY, 0, true, 120.602, 31.3, NOW, 0, "" },          /* wrong status */
+		{ 3, 2, UNIT_AVAILABLE, 0, true, 120.603, 31.3, NOW - 120000, 0, "" }, /* too old */
+		{ 4, 2, UNIT_AVAILABLE, 0, false, 0, 0, 0, 0, "" },               /* no position */
+		{ 5, 2, UNIT_AVAILABLE, 0, true, 120.7, 31.3, NOW, 0, "" },       /* 9.5 km away */
+		{ 6, 3, UNIT_AVAILABLE, 0, true, 120.601, 31.3, NOW, 0, "" },     /* other type: not counted */
+		{ 7, 2, UNIT_BUSY, 0, true, 120.7, 31.3, NOW, 0, "" },            /* busy and far: not counted */
 	};
 
 	CHECK_EQ_INT(unit_index_new(&ix), 0);
@@ -400,7 +400,7 @@ static void test_shortfall_says_why(void)
 static void test_out_of_order_positions_are_ignored(void)
 {
 	struct unit_index *ix = NULL;
-	struct unit_rec u = { 9, 0, UNIT_AVAILABLE, 0, false, 0, 0, 0 }, got;
+	struct unit_rec u = { 9, 0, UNIT_AVAILABLE, 0, false, 0, 0, 0, 0, "" }, got;
 
 	CHECK_EQ_INT(unit_index_new(&ix), 0);
 	CHECK_EQ_INT(unit_index_put(ix, &u), 0);
@@ -416,10 +416,41 @@ static void test_out_of_order_positions_are_ignored(void)
 	unit_index_free(ix);
 }
 
+static void test_status_of_an_older_version_is_ignored(void)
+{
+	struct unit_index *ix = NULL;
+	struct unit_rec u = { 9, 0, UNIT_AVAILABLE, 0, true, 120.5, 31.2, NOW, 1, "苏A-110" }, got;
+	struct unit_hit out[UNIT_QUERY_MAX_K];
+	unsigned n = 0;
+	struct unit_query q = { 120.5, 31.2, 1, 0, 0, 1u << UNIT_BUSY, 0, NULL };
+
+	CHECK_EQ_INT(unit_index_new(&ix), 0);
+	CHECK_EQ_INT(unit_index_put(ix, &u), 0);
+	/* Version 3 (busy) arrives before version 2 (available): 3 stays. */
+	CHECK_EQ_INT(unit_index_set_status(ix, 9, UNIT_BUSY, 3), 0);
+	CHECK_EQ_INT(unit_index_set_status(ix, 9, UNIT_AVAILABLE, 2), 0);
+	CHECK_EQ_INT(unit_index_get(ix, 9, &got), 0);
+	CHECK(got.status == UNIT_BUSY && got.version == 3);
+	CHECK_STR(got.callsign, "苏A-110");
+	/* The grid follows too: the unit is found among the busy ones. */
+	CHECK_EQ_INT(unit_index_nearest(ix, &q, out, &n, NULL), 0);
+	CHECK_EQ_INT(n, 1);
+	CHECK(out[0].unit.id == 9 && out[0].unit.callsign[0] == '\0' && out[0].unit.version == 0);
+	/* The same version again (a conflict re-reading the store) applies. */
+	CHECK_EQ_INT(unit_index_set_status(ix, 9, UNIT_ON_SCENE, 3), 0);
+	CHECK_EQ_INT(unit_index_get(ix, 9, &got), 0);
+	CHECK(got.status == UNIT_ON_SCENE && got.version == 3);
+	/* Version 0 applies whatever is held, and keeps the version. */
+	CHECK_EQ_INT(unit_index_set_status(ix, 9, UNIT_OFF_DUTY, 0), 0);
+	CHECK_EQ_INT(unit_index_get(ix, 9, &got), 0);
+	CHECK(got.status == UNIT_OFF_DUTY && got.version == 3);
+	unit_index_free(ix);
+}
+
 static void test_bad_input_is_refused_and_changes_nothing(void)
 {
 	struct unit_index *ix = NULL;
-	struct unit_rec u = { 1, 0, UNIT_AVAILABLE, 0, true, 120.5, 31.2, NOW }, got;
+	struct unit_rec u = { 1, 0, UNIT_AVAILABLE, 0, true, 120.5, 31.2, NOW, 0, "" }, got;
 	struct unit_hit out[UNIT_QUERY_MAX_K];
 	unsigned n = 0;
 	struct unit_query q = { 120.5, 31.2, 1, 0, 0, 0, 0, NULL };
@@ -444,8 +475,8 @@ static void test_bad_input_is_refused_and_changes_nothing(void)
 	CHECK_EQ_INT(unit_index_move(ix, 1, 120, 91, NOW + 1), SG_EINVAL);
 	CHECK_EQ_INT(unit_index_move(ix, 1, NAN, 31, NOW + 1), SG_EINVAL);
 	CHECK_EQ_INT(unit_index_move(ix, 2, 120, 31, NOW + 1), SG_ENOTFOUND);
-	CHECK_EQ_INT(unit_index_set_status(ix, 1, UNIT_STATUS_COUNT), SG_EINVAL);
-	CHECK_EQ_INT(unit_index_set_status(ix, 2, UNIT_BUSY), SG_ENOTFOUND);
+	CHECK_EQ_INT(unit_index_set_status(ix, 1, UNIT_STATUS_COUNT, 0), SG_EINVAL);
+	CHECK_EQ_INT(unit_index_set_status(ix, 2, UNIT_BUSY, 0), SG_ENOTFOUND);
 	CHECK_EQ_INT(unit_index_remove(ix, 2), SG_ENOTFOUND);
 	CHECK_EQ_INT(unit_index_get(ix, 2, &got), SG_ENOTFOUND);
 	CHECK_EQ_INT(unit_index_get(ix, 1, &got), 0);
@@ -530,7 +561,7 @@ static void *mt_writer(void *arg)
 			/* Group C: type 2 units come and go, so the arrays grow and shrink under readers. */
 			int64_t id = 3001 + (int64_t)(mt_rnd(&s) % 2000);
 			struct unit_rec u = { id, 2, UNIT_AVAILABLE, 0, true, mt_in(&s, 120.4, 120.9),
-					      mt_in(&s, 31.1, 31.6), NOW };
+					      mt_in(&s, 31.1, 31.6), NOW, 0, "" };
 			int rc = unit_index_remove(t->ix, id);
 			if ((rc && rc != SG_ENOTFOUND) || (rc == SG_ENOTFOUND && unit_index_put(t->ix, &u)))
 				atomic_fetch_add(&t->failures, 1);
@@ -545,7 +576,7 @@ static void *mt_writer(void *arg)
 					      avail ? UNIT_AVAILABLE : UNIT_BUSY, 0, true,
 					      mt_in(&s, 120.4, 120.9),
 					      avail ? mt_in(&s, 31.5, 31.6) : mt_in(&s, 31.1, 31.5),
-					      NOW };
+					      NOW, 0, "" };
 			if (unit_index_put(t->ix, &u))
 				atomic_fetch_add(&t->failures, 1);
 		}
@@ -601,11 +632,11 @@ static void test_writers_and_readers_see_whole_updates(void)
 	CHECK_EQ_INT(unit_index_new(&t.ix), 0);
 	for (int64_t id = 1; id <= GROUP_A; id++) {
 		struct unit_rec u = { id, 0, UNIT_AVAILABLE, 0, true, 120.4 + 0.005 * (double)id, 31.3,
-				      NOW };
+				      NOW, 0, "" };
 		CHECK_EQ_INT(unit_index_put(t.ix, &u), 0);
 	}
 	for (int64_t i = 0; i < GROUP_B; i++) {
-		struct unit_rec u = { 1001 + i, 1, UNIT_BUSY, 0, true, 120.5, 31.2, NOW };
+		struct unit_rec u = { 1001 + i, 1, UNIT_BUSY, 0, true, 120.5, 31.2, NOW, 0, "" };
 		CHECK_EQ_INT(unit_index_put(t.ix, &u), 0);
 	}
 	for (int i = 0; i < 2; i++)
@@ -634,6 +665,7 @@ int main(void)
 	TEST_RUN(test_ties_broken_by_smaller_id);
 	TEST_RUN(test_shortfall_says_why);
 	TEST_RUN(test_out_of_order_positions_are_ignored);
+	TEST_RUN(test_status_of_an_older_version_is_ignored);
 	TEST_RUN(test_bad_input_is_refused_and_changes_nothing);
 	TEST_RUN(test_writers_and_readers_see_whole_updates);
 	return test_summary("unit_index");
