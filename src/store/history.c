@@ -1,14 +1,14 @@
 /*
  * history.c — bulk loading of closed historical cases (the demo's years of
- * history): one store command that inserts the cases with one prepared
- * statement and keeps the statistics counters in step by aggregating them in
+ * history): one store command that inserts the cases with multi-row prepared
+ * statements and keeps the statistics counters in step by aggregating them in
  * memory and merging the aggregates, instead of an upsert per case and level.
  *
  * The work is split over two threads: a producer thread pulls the cases from
  * the source, checks them and counts them into hash tables (sorted into runs
  * when a table fills), while the core thread only inserts the cases; the
- * core then merges the runs into the counter tables in key order and builds
- * the cases' secondary indexes again.
+ * core then builds the cases' secondary indexes again and merges the runs
+ * into the counter tables in key order.
  *
  * Not for live traffic: the command holds the core thread for the whole load.
  */
