@@ -316,7 +316,8 @@ struct store_history_tables {
 
 /*
  * Fills out with up to cap cases and sets *n; *n == 0 ends the load. Returns
- * 0 or an SG_E* code, which aborts the load.
+ * 0 or an SG_E* code, which aborts the load. Called on a thread of the
+ * load's own, one call at a time.
  */
 typedef int (*store_history_fn)(void *ctx, struct store_history_case *out, size_t cap,
 				size_t *n);
@@ -326,6 +327,8 @@ struct store_history_load {
 	store_history_fn next;
 	void *ctx;
 	bool rebuild_indexes; /* drop the cases' secondary indexes and build them after */
+	size_t agg_entries;   /* distinct counter keys held per table before a sorted spill;
+				 0: the default (about two million) */
 	size_t cases;         /* out: cases inserted */
 	size_t stats_rows;    /* out: stats_cases and stats_resolved rows written */
 };
