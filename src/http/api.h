@@ -93,6 +93,16 @@ int64_t api_clock(void *app);
 void api_case_escalated(void *app, const struct case_row *c);
 /* Publishes case.updated for a case changed outside api_cases.c (dispatch steps). */
 void api_case_updated(struct app *app, const struct case_row *c);
+/*
+ * Sets f's areas to where the session's visible cases lie (in area, a
+ * visible catalog index, or CATALOG_NONE for the whole scope): the scope's
+ * top areas, each visible area no top area contains (a governance grid fused
+ * to a visible police grid), and the strays when the scope has areas below
+ * its top ones. Every visible case is listed; a stray may not be visible, so
+ * the caller still checks each case. *areas (caller frees) backs f->areas.
+ */
+int api_case_where(struct app *app, const struct api_session *s, uint32_t area,
+		   struct store_case_filter *f, struct store_case_area **areas);
 
 /* The route table, for http_server_config. */
 extern const struct http_route api_routes[];

@@ -1208,6 +1208,81 @@ out:
 	return rc;
 }
 
+static bool is_scope_area(const struct api_session *s, int64_t id)
+{
+	for (size_t i = 0; i < s->nscope; i++) {
+		if (s->scope_ids[i] == id)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Where a scope's cases lie, for the store: a case is visible when one of its
+ * areas is (case_visible). An area inside a scope area needs no range of its
+ * own: a case in it is in the scope area too, or else it is a stray (its
+ * areas do not nest as the tree does), which the store lists apart. So the
+ * ranges are the scope areas and the visible areas no scope area contains —
+ * the governance grids fused to a visible police grid across its edge.
+ */
+int api_case_where(struct app *app, const struct api_session *s, uint32_t area,
+		   struct store_case_filter *f, struct store_case_area **areas)
+{
+	const struct catalog *cat = app->catalog;
+	struct store_case_area *v = NULL;
+	size_t n = 0, cap = 0;
+	bool below = false;
+
+	*areas = NULL;
+	f->areas = NULL;
+	f->nareas = 0;
+	f->strays = false;
+	if (area == CATALOG_NONE && s->scope.all)
+		return SG_OK;
+	if (area != CATALOG_NONE) {
+		/* The area is visible, so every case in it is: its one range is exact. */
+		if (!(v = malloc(sizeof *v)))
+			return SG_ENOMEM;
+		v[0] = (struct store_case_area){ cat->areas[area].kind, cat->areas[area].id };
+		f->areas = *areas = v;
+		f->nareas = 1;
+		return SG_OK;
+	}
+	for (uint32_t i = 0; i < cat->n; i++) {
+		bool inside = false;
+		if (!catalog_visible(&s->scope, i))
+			continue;
+		for (uint32_t p = cat->areas[i].parent; p != CATALOG_NONE && !inside;
+		     p = cat->areas[p].parent)
+			inside = is_scope_area(s, cat->areas[p].id);
+		if (inside) {
+			below = true;
+			continue;
+		}
+		if (n == STORE_CASE_AREAS_MAX) {
+			/* Too many ranges to merge: the whole table, checked case by case. */
+			free(v);
+			return SG_OK;
+		}
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			struct store_case_area *nv = realloc(v, nc * sizeof *nv);
+			if (!nv) {
+				free(v);
+				return SG_ENOMEM;
+			}
+			v = nv;
+			cap = nc;
+		}
+		v[n++] = (struct store_case_area){ cat->areas[i].kind, cat->areas[i].id };
+	}
+	f->areas = *areas = v;
+	f->nareas = n;
+	/* Nothing visible at all: the strays alone, which the caller turns down. */
+	f->strays = below || n == 0;
+	return SG_OK;
+}
+
 struct list_ctx {
 	struct app *app;
 	const struct catalog_scope *scope;
@@ -1249,6 +1324,7 @@ int api_cases_list(void *appv, struct http_req *req, struct http_resp *resp)
 	struct app *app = appv;
 	struct api_session *s = req->session;
 	struct store_case_filter f;
+	struct store_case_area *areas = NULL;
 	struct list_ctx ctx;
 	const char *limit_s = http_query(req, "limit"), *cursor_s = http_query(req, "cursor");
 	const char *area_s = http_query(req, "area"), *since_s = http_query(req, "since");
@@ -1287,8 +1363,12 @@ int api_cases_list(void *appv, struct http_req *req, struct http_resp *resp)
 			return http_error(resp, 404, "not_found", "no such area", "area");
 		ctx.area = i;
 	}
+	if ((rc = api_case_where(app, s, ctx.area, &f, &areas)))
+		return rc;
 	sg_buf_puts(&resp->body, "{\"cases\":[");
-	if ((rc = store_case_list(app->store, &f, list_one, &ctx)))
+	rc = store_case_list(app->store, &f, list_one, &ctx);
+	free(areas);
+	if (rc)
 		return rc;
 	if (ctx.more)
 		sg_buf_printf(&resp->body, "],\"next_cursor\":\"%lld\"}", (long long)ctx.last_id);

@@ -642,6 +642,7 @@ int api_open311_requests_list(void *appv, struct http_req *req, struct http_resp
 	const char *start_s = http_query(req, "start_date"), *end_s = http_query(req, "end_date");
 	struct store_case_filter sf;
 	struct o311_filter ctx;
+	struct store_case_area *areas = NULL;
 	char *codes_copy = NULL, *status_copy = NULL;
 	int64_t start = 0, end = 0;
 	int rc = SG_OK;
@@ -722,7 +723,9 @@ int api_open311_requests_list(void *appv, struct http_req *req, struct http_resp
 		rc = SG_ENOMEM;
 		goto out;
 	}
-	if ((rc = store_case_list(app->store, &sf, collect, &ctx)))
+	/* Only the scope's areas are read; collect still checks each case. */
+	if ((rc = api_case_where(app, s, CATALOG_NONE, &sf, &areas)) ||
+	    (rc = store_case_list(app->store, &sf, collect, &ctx)))
 		goto out;
 	/* Reports are read after the listing so that no read is nested in another. */
 	sg_buf_putc(&resp->body, '[');
@@ -735,6 +738,7 @@ int api_open311_requests_list(void *appv, struct http_req *req, struct http_resp
 	sg_buf_putc(&resp->body, ']');
 	http_json(resp, 200);
 out:
+	free(areas);
 	free(ctx.rows);
 	free(codes_copy);
 	free(status_copy);

@@ -538,29 +538,39 @@ int store_case_change_async(struct store *s, struct store_case_change *ch, store
 	return store__submit_async(s, change_cmd, ch, done, arg);
 }
 
-int store_case_list(struct store *s, const struct store_case_filter *f, store_case_fn fn,
-		    void *ctx)
+/* The filters other than the areas, as SQL after a WHERE clause, and their binding. */
+static void filter_sql(const struct store_case_filter *f, char *buf, size_t cap)
 {
-	char sql[512];
-	sqlite3 *db = store__read_begin(s);
-	sqlite3_stmt *st = NULL;
-	int rc, col = 1;
-
-	snprintf(sql, sizeof sql,
-		 "SELECT " CASE_COLS " FROM cases WHERE id < ?%s%s%s%s ORDER BY id DESC",
-		 f->status ? " AND status=?" : "", f->type ? " AND type=?" : "",
+	snprintf(buf, cap, "%s%s%s%s", f->status ? " AND status=?" : "", f->type ? " AND type=?" : "",
 		 f->category ? " AND category=?" : "", f->since ? " AND created_at>=?" : "");
+}
+
+static void filter_bind(const struct store_case_filter *f, sqlite3_stmt *st, int col)
+{
+	if (f->status)
+		sqlite3_bind_text(st, col++, f->status, -1, SQLITE_STATIC);
+	if (f->type)
+		sqlite3_bind_text(st, col++, f->type, -1, SQLITE_STATIC);
+	if (f->category)
+		sqlite3_bind_text(st, col++, f->category, -1, SQLITE_STATIC);
+	if (f->since)
+		sqlite3_bind_int64(st, col++, f->since);
+}
+
+/* Every case, newest first: the primary key read backwards. */
+static int list_all(sqlite3 *db, const struct store_case_filter *f, store_case_fn fn, void *ctx)
+{
+	char sql[512], where[128];
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	filter_sql(f, where, sizeof where);
+	snprintf(sql, sizeof sql, "SELECT " CASE_COLS " FROM cases WHERE id < ?%s ORDER BY id DESC",
+		 where);
 	rc = store__prepare(db, sql, &st);
 	if (!rc) {
-		sqlite3_bind_int64(st, col++, f->before_id ? f->before_id : INT64_MAX);
-		if (f->status)
-			sqlite3_bind_text(st, col++, f->status, -1, SQLITE_STATIC);
-		if (f->type)
-			sqlite3_bind_text(st, col++, f->type, -1, SQLITE_STATIC);
-		if (f->category)
-			sqlite3_bind_text(st, col++, f->category, -1, SQLITE_STATIC);
-		if (f->since)
-			sqlite3_bind_int64(st, col++, f->since);
+		sqlite3_bind_int64(st, 1, f->before_id ? f->before_id : INT64_MAX);
+		filter_bind(f, st, 2);
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			struct case_row c;
 			read_case(st, &c);
@@ -569,6 +579,177 @@ int store_case_list(struct store *s, const struct store_case_filter *f, store_ca
 		}
 	}
 	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * A scoped list merges streams of case ids, newest first: one per area (the
+ * index range of its level's column) and one of the strays. A stream reads
+ * its range in batches that start small (most streams of a scope give a few
+ * cases to a page, or only cases another stream gave already) and double.
+ */
+#define STREAM_BATCH_FIRST 8
+#define STREAM_BATCH_MAX 512
+#define STREAM_STRAYS AREA_KIND_COUNT
+
+static const char *const stream_sql[AREA_KIND_COUNT + 1] = {
+	"SELECT id FROM cases WHERE city_id=? AND id<? ORDER BY id DESC LIMIT ?",
+	"SELECT id FROM cases WHERE district_id=? AND id<? ORDER BY id DESC LIMIT ?",
+	"SELECT id FROM cases WHERE station_id=? AND id<? ORDER BY id DESC LIMIT ?",
+	"SELECT id FROM cases WHERE police_grid_id=? AND id<? ORDER BY id DESC LIMIT ?",
+	"SELECT id FROM cases WHERE street_id=? AND id<? ORDER BY id DESC LIMIT ?",
+	"SELECT id FROM cases WHERE community_id=? AND id<? ORDER BY id DESC LIMIT ?",
+	"SELECT id FROM cases WHERE gov_grid_id=? AND id<? ORDER BY id DESC LIMIT ?",
+	/* No area: ?1 is bound and unused, so that every stream binds alike. */
+	"SELECT case_id FROM case_strays WHERE case_id<?2 ORDER BY case_id DESC LIMIT ?3",
+};
+
+struct id_stream {
+	int kind;        /* area kind, or STREAM_STRAYS */
+	int64_t area;
+	int64_t *ids;    /* the batch read, newest first */
+	size_t n, pos, batch;
+	int64_t below;   /* the next batch starts below this id */
+	bool done;       /* the range is read to its end */
+};
+
+struct merge {
+	sqlite3 *db;
+	sqlite3_stmt *st[AREA_KIND_COUNT + 1]; /* prepared on first use */
+	struct id_stream *v;
+	size_t n;
+};
+
+/* Reads a stream's next batch. */
+static int stream_fill(struct merge *m, struct id_stream *s)
+{
+	sqlite3_stmt *st;
+	int64_t *ids;
+	int rc;
+
+	if (!m->st[s->kind] && (rc = store__prepare(m->db, stream_sql[s->kind], &m->st[s->kind])))
+		return rc;
+	st = m->st[s->kind];
+	s->batch = s->batch ? (s->batch * 2 < STREAM_BATCH_MAX ? s->batch * 2 : STREAM_BATCH_MAX)
+			    : STREAM_BATCH_FIRST;
+	if (!(ids = realloc(s->ids, s->batch * sizeof *ids)))
+		return SG_ENOMEM;
+	s->ids = ids;
+	s->n = s->pos = 0;
+	sqlite3_reset(st);
+	sqlite3_bind_int64(st, 1, s->area);
+	sqlite3_bind_int64(st, 2, s->below);
+	sqlite3_bind_int64(st, 3, (int64_t)s->batch);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		s->ids[s->n++] = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store__rc(rc);
+	s->done = s->n < s->batch;
+	if (s->n)
+		s->below = s->ids[s->n - 1];
+	return SG_OK;
+}
+
+/* The stream's newest id not yet taken into *id, 0 once it is read out. */
+static int stream_head(struct merge *m, struct id_stream *s, int64_t *id)
+{
+	int rc;
+
+	if (s->pos == s->n && !s->done && (rc = stream_fill(m, s)))
+		return rc;
+	*id = s->pos < s->n ? s->ids[s->pos] : 0;
+	return SG_OK;
+}
+
+/*
+ * The merge takes the newest head of all streams each round, advances every
+ * stream showing it (a case in several of the areas comes once), and reads
+ * the case itself only then, with the other filters: the rows read are the
+ * cases handed out plus those the filters or the caller turn down.
+ */
+static int list_areas(sqlite3 *db, const struct store_case_filter *f, store_case_fn fn, void *ctx)
+{
+	struct merge m = { db, { NULL }, NULL, 0 };
+	sqlite3_stmt *row = NULL;
+	char sql[512], where[128];
+	int64_t below = f->before_id ? f->before_id : INT64_MAX;
+	int rc;
+
+	if (!(m.v = calloc(f->nareas + 1, sizeof *m.v)))
+		return SG_ENOMEM;
+	for (size_t i = 0; i < f->nareas; i++) {
+		if ((unsigned)f->areas[i].kind >= AREA_KIND_COUNT) {
+			rc = SG_EINVAL;
+			goto out;
+		}
+		m.v[m.n++] = (struct id_stream){ .kind = (int)f->areas[i].kind, .area = f->areas[i].id,
+						 .below = below };
+	}
+	if (f->strays)
+		m.v[m.n++] = (struct id_stream){ .kind = STREAM_STRAYS, .below = below };
+	filter_sql(f, where, sizeof where);
+	snprintf(sql, sizeof sql, "SELECT " CASE_COLS " FROM cases WHERE id=?%s", where);
+	if ((rc = store__prepare(db, sql, &row)))
+		goto out;
+	for (;;) {
+		int64_t top = 0, h;
+		for (size_t i = 0; i < m.n; i++) {
+			if ((rc = stream_head(&m, &m.v[i], &h)))
+				goto out;
+			if (h > top)
+				top = h;
+		}
+		if (!top)
+			break;
+		for (size_t i = 0; i < m.n; i++) {
+			struct id_stream *s = &m.v[i];
+			if (s->pos < s->n && s->ids[s->pos] == top)
+				s->pos++;
+		}
+		sqlite3_reset(row);
+		sqlite3_bind_int64(row, 1, top);
+		filter_bind(f, row, 2);
+		rc = sqlite3_step(row);
+		if (rc == SQLITE_ROW) {
+			struct case_row c;
+			read_case(row, &c);
+			rc = SG_OK;
+			if (fn(ctx, &c))
+				break;
+		} else if (rc == SQLITE_DONE) {
+			rc = SG_OK;
+		} else {
+			rc = store__rc(rc);
+			goto out;
+		}
+	}
+out:
+	sqlite3_finalize(row);
+	for (size_t i = 0; i <= AREA_KIND_COUNT; i++)
+		sqlite3_finalize(m.st[i]);
+	for (size_t i = 0; i < m.n; i++)
+		free(m.v[i].ids);
+	free(m.v);
+	return rc;
+}
+
+int store_case_list(struct store *s, const struct store_case_filter *f, store_case_fn fn,
+		    void *ctx)
+{
+	sqlite3 *db;
+	int rc;
+
+	if (f->nareas > STORE_CASE_AREAS_MAX || (f->nareas && !f->areas))
+		return SG_EINVAL;
+	db = store__read_begin(s);
+	if (f->nareas == 0 && !f->strays) {
+		rc = list_all(db, f, fn, ctx);
+	} else if ((rc = store__rc(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL))) == SG_OK) {
+		/* One snapshot for every stream, so a case moved meanwhile is not seen twice. */
+		rc = list_areas(db, f, fn, ctx);
+		sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	}
 	store__read_end(s, db);
 	return rc;
 }

@@ -105,6 +105,14 @@ struct load_ctx {
 	sqlite3_stmt *ins_case[2], *ins_stats[TABLE_COUNT][2];
 	size_t stats_rows;
 	double produce_s; /* the producer's CPU time (generation, checks, counting, sorting) */
+	/*
+	 * With the cases' triggers dropped: each area's parent (0: none), by
+	 * area id, to find the cases whose areas do not nest, and the statement
+	 * that records them in case_strays as the trigger would have.
+	 */
+	int64_t *parent_of;
+	size_t nparent_of;
+	sqlite3_stmt *ins_stray;
 };
 
 static uint64_t mix(uint64_t k)
@@ -423,12 +431,56 @@ static void bind_case(struct load_ctx *lc, sqlite3_stmt *st, int base,
 	sqlite3_bind_int64(st, base + 20, c->version);
 }
 
+static int64_t parent_of(const struct load_ctx *lc, int64_t id)
+{
+	return id > 0 && (size_t)id < lc->nparent_of ? lc->parent_of[id] : 0;
+}
+
+/* The rule of the trigger cases_stray_insert (migrations.c, CASE_NESTS), in C. */
+static bool case_nests(const struct load_ctx *lc, const struct store_history_case *c)
+{
+	static const enum area_kind pairs[][2] = {
+		{ AREA_POLICE_GRID, AREA_STATION }, { AREA_STATION, AREA_DISTRICT },
+		{ AREA_GOV_GRID, AREA_COMMUNITY },  { AREA_COMMUNITY, AREA_STREET },
+		{ AREA_STREET, AREA_DISTRICT },
+	};
+
+	for (size_t k = 0; k < sizeof pairs / sizeof pairs[0]; k++) {
+		int64_t child = c->area_ids[pairs[k][0]];
+		if (child && parent_of(lc, child) != c->area_ids[pairs[k][1]])
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Records the strays among the rows just inserted, the last of which got
+ * rowid last: a fresh rowid is one more than the largest, so the rows of one
+ * INSERT have consecutive rowids.
+ */
+static int record_strays(struct load_ctx *lc, sqlite3 *db, const struct store_history_case *v,
+			 size_t rows)
+{
+	int64_t first = sqlite3_last_insert_rowid(db) - (int64_t)rows + 1;
+	int rc = SG_OK;
+
+	for (size_t r = 0; !rc && r < rows; r++) {
+		if (case_nests(lc, &v[r]))
+			continue;
+		sqlite3_reset(lc->ins_stray);
+		sqlite3_bind_int64(lc->ins_stray, 1, first + (int64_t)r);
+		rc = store__rc(sqlite3_step(lc->ins_stray));
+	}
+	return rc;
+}
+
 /*
  * Inserts cases v[0..n) in order, CASE_ROWS to a statement and the rest one
  * by one: all the core thread does per case.
  */
 static int insert_cases(struct load_ctx *lc, const struct store_history_case *v, size_t n)
 {
+	sqlite3 *db = sqlite3_db_handle(lc->ins_case[0]);
 	size_t i = 0;
 	int rc = SG_OK;
 
@@ -438,11 +490,15 @@ static int insert_cases(struct load_ctx *lc, const struct store_history_case *v,
 		for (size_t r = 0; r < CASE_ROWS; r++)
 			bind_case(lc, st, (int)r * CASE_COLS, &v[i + r]);
 		rc = store__rc(sqlite3_step(st));
+		if (!rc && lc->ins_stray)
+			rc = record_strays(lc, db, v + i, CASE_ROWS);
 	}
 	for (; !rc && i < n; i++) {
 		sqlite3_reset(lc->ins_case[0]);
 		bind_case(lc, lc->ins_case[0], 0, &v[i]);
 		rc = store__rc(sqlite3_step(lc->ins_case[0]));
+		if (!rc && lc->ins_stray)
+			rc = record_strays(lc, db, v + i, 1);
 	}
 	return rc;
 }
@@ -610,18 +666,22 @@ static int consume(struct load_ctx *lc)
 	return rc;
 }
 
-/* The CREATE statements of the cases' secondary indexes, NUL-separated, caller frees. */
+/*
+ * Drops the cases' secondary indexes and triggers for the load and returns
+ * their CREATE statements, NUL-separated (caller frees), to run again after.
+ * The triggers only keep case_strays, which insert_cases keeps itself.
+ */
 static int drop_indexes(sqlite3 *db, char **sqls, size_t *len)
 {
 	sqlite3_stmt *st = NULL;
 	char *buf = NULL, drop[160];
 	size_t n = 0;
-	int rc = store__prepare(db, "SELECT name, sql FROM sqlite_master WHERE type='index' AND "
-				    "tbl_name='cases' AND sql IS NOT NULL",
+	int rc = store__prepare(db, "SELECT type, name, sql FROM sqlite_master WHERE type IN "
+				    "('index','trigger') AND tbl_name='cases' AND sql IS NOT NULL",
 				&st);
 
 	while (!rc && sqlite3_step(st) == SQLITE_ROW) {
-		const char *sql = (const char *)sqlite3_column_text(st, 1);
+		const char *sql = (const char *)sqlite3_column_text(st, 2);
 		size_t l = strlen(sql) + 1;
 		char *nb = realloc(buf, n + l);
 		if (!nb) {
@@ -635,14 +695,15 @@ static int drop_indexes(sqlite3 *db, char **sqls, size_t *len)
 	sqlite3_finalize(st);
 	/* Dropped after the scan: sqlite_master must not change under a running SELECT. */
 	for (size_t off = 0; !rc && off < n; off += strlen(buf + off) + 1) {
-		const char *name = strstr(buf + off, "INDEX ");
+		const char *what = strncmp(buf + off, "CREATE TRIGGER ", 15) == 0 ? "TRIGGER" : "INDEX";
+		const char *name = strstr(buf + off, what);
 		int nl = 0;
 		if (!name)
 			continue;
-		name += 6;
+		name += strlen(what) + 1;
 		while (name[nl] && name[nl] != ' ' && name[nl] != '(')
 			nl++;
-		snprintf(drop, sizeof drop, "DROP INDEX %.*s", nl, name);
+		snprintf(drop, sizeof drop, "DROP %s %.*s", what, nl, name);
 		rc = store__rc(sqlite3_exec(db, drop, NULL, NULL, NULL));
 	}
 	if (rc) {
@@ -652,6 +713,37 @@ static int drop_indexes(sqlite3 *db, char **sqls, size_t *len)
 	*sqls = buf;
 	*len = n;
 	return SG_OK;
+}
+
+/*
+ * For a load without the cases' triggers: every area's parent, and the
+ * statement that records a stray, so that insert_cases keeps case_strays.
+ */
+static int strays_prepare(sqlite3 *db, struct load_ctx *lc)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t max = 0;
+	int rc, step;
+
+	if ((rc = store__prepare(db, "SELECT coalesce(max(id), 0) FROM areas", &st)))
+		return rc;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		max = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (max < 0 || !(lc->parent_of = calloc((size_t)max + 1, sizeof *lc->parent_of)))
+		return SG_ENOMEM;
+	lc->nparent_of = (size_t)max + 1;
+	if ((rc = store__prepare(db, "SELECT id, coalesce(parent_id, 0) FROM areas", &st)))
+		return rc;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		if (id > 0 && id <= max)
+			lc->parent_of[id] = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (step != SQLITE_DONE)
+		return store__rc(step) ? store__rc(step) : SG_EIO;
+	return store__prepare(db, "INSERT OR IGNORE INTO case_strays VALUES(?)", &lc->ins_stray);
 }
 
 static int create_indexes(sqlite3 *db, const char *sqls, size_t len)
@@ -745,7 +837,8 @@ static int load_cmd(sqlite3 *db, void *arg)
 	sqlite3_exec(db, "PRAGMA cache_size=-524288", NULL, NULL, NULL);
 	/* A helper thread for the sorts of CREATE INDEX: the producer has finished by then. */
 	sqlite3_exec(db, "PRAGMA threads=1", NULL, NULL, NULL);
-	if (load->rebuild_indexes && (rc = drop_indexes(db, &index_sql, &index_len)))
+	if (load->rebuild_indexes && ((rc = drop_indexes(db, &index_sql, &index_len)) ||
+				      (rc = strays_prepare(db, lc))))
 		goto out;
 	if ((rc = prepare_inserts(db, lc)))
 		goto out;
@@ -786,6 +879,10 @@ out:
 	sqlite3_exec(db, pragma, NULL, NULL, NULL);
 	snprintf(pragma, sizeof pragma, "PRAGMA threads=%lld", (long long)threads);
 	sqlite3_exec(db, pragma, NULL, NULL, NULL);
+	sqlite3_finalize(lc->ins_stray);
+	lc->ins_stray = NULL;
+	free(lc->parent_of);
+	lc->parent_of = NULL;
 	free(index_sql);
 	return rc;
 }

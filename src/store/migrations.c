@@ -7,6 +7,21 @@
  */
 #include "store/store_internal.h"
 
+/*
+ * Whether the areas of the case NEW nest as the area tree does: each level's
+ * area is the parent of the level below's (or the level below is unknown).
+ * The city is left out: a scope holding the city sees everything, so no list
+ * ever trusts the tree up to it. store/history.c (case_nests) applies the
+ * same rule in C to a bulk load, which runs without the triggers.
+ */
+#define CASE_PARENT(col) "(SELECT parent_id FROM areas INDEXED BY areas_parent_of WHERE id = NEW." col ")"
+#define CASE_NESTS                                                                         \
+	"(NEW.police_grid_id IS NULL OR NEW.station_id IS " CASE_PARENT("police_grid_id") ") AND " \
+	"(NEW.station_id IS NULL OR NEW.district_id IS " CASE_PARENT("station_id") ") AND "         \
+	"(NEW.gov_grid_id IS NULL OR NEW.community_id IS " CASE_PARENT("gov_grid_id") ") AND "      \
+	"(NEW.community_id IS NULL OR NEW.street_id IS " CASE_PARENT("community_id") ") AND "       \
+	"(NEW.street_id IS NULL OR NEW.district_id IS " CASE_PARENT("street_id") ")"
+
 const char *const store__migrations[] = {
 	/* 1: areas, fusion, users, tokens, audit */
 	"CREATE TABLE areas("
@@ -224,6 +239,38 @@ const char *const store__migrations[] = {
 	"  category, sum(n), sum(seconds) FROM stats_resolved"
 	"  WHERE area_id NOT IN (SELECT id FROM areas WHERE kind = 'gov_grid')"
 	"  GROUP BY 1, 2, 3;",
+
+	/*
+	 * Scoped case lists (store/cases.c, store_case_list): an index per fine
+	 * area level, each ordered by case id within its area (SQLite appends the
+	 * rowid), so that a station's or a grid's newest cases are one index
+	 * range read backwards. Districts and streets hold a tenth and a hundredth
+	 * of the cases: the primary key read backwards finds theirs soon enough,
+	 * and every index costs each report. A list for a scope reads the range of
+	 * each scope area and trusts the area tree for what lies below it: a
+	 * case whose grid is in a station has that station too. case_strays
+	 * holds the cases for which that is not so (their areas, located one
+	 * layer at a time, do not nest as the tree does: a point on a boundary
+	 * that two layers draw a rounding apart), kept by triggers in the same
+	 * statement as the case's areas, so that a list reads them as one more
+	 * range and stays exact. areas_parent_of keeps the triggers' parent
+	 * lookups off the areas' large rows.
+	 */
+	"CREATE INDEX cases_station ON cases(station_id);"
+	"CREATE INDEX cases_police_grid ON cases(police_grid_id);"
+	"CREATE INDEX cases_community ON cases(community_id);"
+	"CREATE INDEX cases_gov_grid ON cases(gov_grid_id);"
+	"CREATE INDEX areas_parent_of ON areas(id, parent_id);"
+	"CREATE TABLE case_strays(case_id INTEGER PRIMARY KEY);"
+	"CREATE TRIGGER cases_stray_insert AFTER INSERT ON cases WHEN NOT (" CASE_NESTS ") BEGIN"
+	"  INSERT OR IGNORE INTO case_strays VALUES(NEW.id);"
+	" END;"
+	"CREATE TRIGGER cases_stray_move AFTER UPDATE OF city_id, district_id, station_id,"
+	" police_grid_id, street_id, community_id, gov_grid_id ON cases BEGIN"
+	"  DELETE FROM case_strays WHERE case_id = OLD.id;"
+	"  INSERT OR IGNORE INTO case_strays SELECT NEW.id WHERE NOT (" CASE_NESTS ");"
+	" END;"
+	"INSERT INTO case_strays SELECT NEW.id FROM cases AS NEW WHERE NOT (" CASE_NESTS ");",
 };
 
 const int store__migration_count = sizeof store__migrations / sizeof store__migrations[0];

@@ -219,13 +219,37 @@ int store_case_split(struct store *s, struct store_case_split *sp);
 int store_case_split_async(struct store *s, struct store_case_split *sp, store_done_fn done,
 			   void *arg);
 
+/* A case whose area of this kind is this area. */
+struct store_case_area {
+	enum area_kind kind;
+	int64_t id;
+};
+
 struct store_case_filter {
 	const char *status, *type, *category; /* NULL: any */
 	int64_t since;                        /* created_at >= since; 0: any */
 	int64_t before_id;                    /* id < before_id (the cursor); 0: from the newest */
+	/*
+	 * Where (borrowed): with nareas > 0, only cases in one of the areas (the
+	 * case's area of that kind is it), each read as one index range, newest
+	 * first; nareas == 0: anywhere. strays adds the cases whose stored areas
+	 * do not nest as the area tree does (a case with a grid in a station but
+	 * another station), so that a caller listing a scope by its top areas
+	 * misses none; those may lie outside every area given, and the caller
+	 * checks them.
+	 */
+	const struct store_case_area *areas;
+	size_t nareas;
+	bool strays;
 };
 
-/* Called for each case, newest first; return non-zero to stop. c is borrowed for the call. */
+/*
+ * Calls fn for each case that passes f, newest first, each once; fn returns
+ * non-zero to stop. c is borrowed for the call. A scoped list (f->areas)
+ * costs an index seek per area and then about the cases it hands out, not
+ * the cases it skips; SG_EINVAL for more than STORE_CASE_AREAS_MAX areas.
+ */
+#define STORE_CASE_AREAS_MAX 4096
 typedef int (*store_case_fn)(void *ctx, const struct case_row *c);
 int store_case_list(struct store *s, const struct store_case_filter *f, store_case_fn fn,
 		    void *ctx);
