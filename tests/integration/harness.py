@@ -181,6 +181,20 @@ class Server:
         return body["token"]
 
 
+def metric(text, name):
+    """The value of an unlabelled metric in a /metrics answer."""
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise KeyError(name)
+
+
+def syncs_between(before, after):
+    """WAL fsyncs and store commands between two /metrics answers."""
+    return (metric(after, "safegrid_store_syncs_total") - metric(before, "safegrid_store_syncs_total"),
+            metric(after, "safegrid_store_commit_batch_size_sum") - metric(before, "safegrid_store_commit_batch_size_sum"))
+
+
 def is_error(body, code=None, field=None):
     """True if body has the one error shape (and the given code/field)."""
     if not isinstance(body, dict) or set(body.keys()) != {"error"}:

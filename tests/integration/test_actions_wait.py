@@ -9,19 +9,12 @@ import http.client
 import json
 import threading
 
-from harness import Server, Suite
+from harness import Server, Suite, syncs_between
 
 s = Suite("integration/actions_wait")
 
 CONNS = 24
 RACERS = 12
-
-
-def metric(text, name):
-    for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise KeyError(name)
 
 
 class Conn:
@@ -136,8 +129,7 @@ def main():
         # clear (refused by the command itself, against the unit's state) and close; the stale
         # transition is refused before any command.
         writes = 7 * CONNS
-        syncs = metric(after, "safegrid_store_syncs_total") - metric(before, "safegrid_store_syncs_total")
-        commands = metric(after, "safegrid_store_commit_batch_size_sum") - metric(before, "safegrid_store_commit_batch_size_sum")
+        syncs, commands = syncs_between(before, after)
         s.check(commands >= writes and syncs < writes * 0.75,
                 "actions waiting on one worker share fsyncs (%d commands, %d fsyncs)" % (commands, syncs))
         wrong = []

@@ -10,24 +10,12 @@ import threading
 import time
 import urllib.parse
 
-from harness import Server, Suite
+from harness import Server, Suite, syncs_between
 
 s = Suite("integration/bulk_wait")
 
 CONNS = 24
 EACH = 4
-
-
-def metric(text, name):
-    for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise KeyError(name)
-
-
-def syncs_between(before, after):
-    return (metric(after, "safegrid_store_syncs_total") - metric(before, "safegrid_store_syncs_total"),
-            metric(after, "safegrid_store_commit_batch_size_sum") - metric(before, "safegrid_store_commit_batch_size_sum"))
 
 
 def batch(k, i, uid, t0):

@@ -8,19 +8,12 @@ import sqlite3
 import threading
 import time
 
-from harness import Server, Suite
+from harness import Server, Suite, metric, syncs_between
 
 s = Suite("integration/reports_wait")
 
 CONNS = 24
 EACH = 4
-
-
-def metric(text, name):
-    for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise KeyError(name)
 
 
 def client(port, tok, k, out):
@@ -66,8 +59,7 @@ def main():
         cases = {b["case"]["id"] for st, b in results if st == 201}
         s.check(len(reports) == n and len(cases) == n, "each answer names its own report and case",
                 (len(reports), len(cases)))
-        syncs = metric(after, "safegrid_store_syncs_total") - metric(before, "safegrid_store_syncs_total")
-        commands = metric(after, "safegrid_store_commit_batch_size_sum") - metric(before, "safegrid_store_commit_batch_size_sum")
+        syncs, commands = syncs_between(before, after)
         s.check(commands >= n and syncs < n * 0.75,
                 "reports waiting on one worker share fsyncs (%d commands, %d fsyncs)" % (commands, syncs))
         missing = []
