@@ -92,20 +92,6 @@ static void *run(void *arg)
 	return NULL;
 }
 
-/* The value of the /metrics line that starts with name (followed by a space), or -1. */
-static double metric(const char *body, const char *name)
-{
-	const char *p = body;
-	size_t n = strlen(name);
-
-	while ((p = strstr(p, name))) {
-		if ((p == body || p[-1] == '\n') && p[n] == ' ')
-			return strtod(p + n + 1, NULL);
-		p += n;
-	}
-	return -1;
-}
-
 static void print_batches(int port)
 {
 	struct bench_conn c;
@@ -113,8 +99,8 @@ static void print_batches(int port)
 	if (bench_connect(&c, port))
 		return;
 	if (!bench_request(&c, "GET", "/metrics", NULL, NULL, NULL, 0) && c.body) {
-		double s = metric(c.body, "safegrid_store_commit_batch_size_sum");
-		double n = metric(c.body, "safegrid_store_commit_batch_size_count");
+		double s = bench_metric(c.body, "safegrid_store_commit_batch_size_sum");
+		double n = bench_metric(c.body, "safegrid_store_commit_batch_size_count");
 		if (n >= 0 && s >= 0)
 			printf("  store commits: %.0f, mean batch %.1f commands\n", n, n > 0 ? s / n : 0);
 	}

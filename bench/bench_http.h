@@ -315,6 +315,20 @@ static inline const char *bench_opt(int argc, char **argv, const char *name, con
 	return def;
 }
 
+/* The value of the /metrics line that starts with name (followed by a space), or -1. */
+static inline double bench_metric(const char *body, const char *name)
+{
+	const char *p = body;
+	size_t n = strlen(name);
+
+	while ((p = strstr(p, name))) {
+		if ((p == body || p[-1] == '\n') && p[n] == ' ')
+			return strtod(p + n + 1, NULL);
+		p += n;
+	}
+	return -1;
+}
+
 static inline int bench_cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;

@@ -81,21 +81,6 @@ static void *run(void *arg)
 	return NULL;
 }
 
-/* Prints the commit batch-size summary from /metrics (count and sum). */
-/* The value of the /metrics line that starts with name (followed by a space), or -1. */
-static double metric(const char *body, const char *name)
-{
-	const char *p = body;
-	size_t n = strlen(name);
-
-	while ((p = strstr(p, name))) {
-		if ((p == body || p[-1] == '\n') && p[n] == ' ')
-			return strtod(p + n + 1, NULL);
-		p += n;
-	}
-	return -1;
-}
-
 /* The server's own view: commit batch sizes and how long the COMMITs (WAL write, fsync) took. */
 static void print_batches(int port)
 {
@@ -104,13 +89,13 @@ static void print_batches(int port)
 	if (bench_connect(&c, port))
 		return;
 	if (!bench_request(&c, "GET", "/metrics", NULL, NULL, NULL, 0) && c.body) {
-		double s = metric(c.body, "safegrid_store_commit_batch_size_sum");
-		double n = metric(c.body, "safegrid_store_commit_batch_size_count");
-		double cs = metric(c.body, "safegrid_store_commit_seconds_sum");
-		double cn = metric(c.body, "safegrid_store_commit_seconds_count");
-		double le4 = metric(c.body, "safegrid_store_commit_seconds_bucket{le=\"0.004\"}");
-		double le16 = metric(c.body, "safegrid_store_commit_seconds_bucket{le=\"0.016\"}");
-		double le128 = metric(c.body, "safegrid_store_commit_seconds_bucket{le=\"0.128\"}");
+		double s = bench_metric(c.body, "safegrid_store_commit_batch_size_sum");
+		double n = bench_metric(c.body, "safegrid_store_commit_batch_size_count");
+		double cs = bench_metric(c.body, "safegrid_store_commit_seconds_sum");
+		double cn = bench_metric(c.body, "safegrid_store_commit_seconds_count");
+		double le4 = bench_metric(c.body, "safegrid_store_commit_seconds_bucket{le=\"0.004\"}");
+		double le16 = bench_metric(c.body, "safegrid_store_commit_seconds_bucket{le=\"0.016\"}");
+		double le128 = bench_metric(c.body, "safegrid_store_commit_seconds_bucket{le=\"0.128\"}");
 		if (n >= 0 && s >= 0)
 			printf("  store commits: %.0f, mean batch %.1f commands\n", n,
 			       n > 0 ? s / n : 0);
