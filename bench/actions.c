@@ -166,7 +166,7 @@ int main(int argc, char **argv)
 	const char *threads = bench_opt(argc, argv, "--threads", "4");
 	const char *extra[] = { "--threads", threads, NULL };
 	int units = strcmp(mode, "units") == 0;
-	char db[512], log[512], token[256];
+	char db[512] = "", log[512] = "", token[256];
 	struct worker *w = NULL;
 	pthread_t *tid = NULL;
 	double *all = NULL, t0, elapsed;
@@ -181,29 +181,14 @@ int main(int argc, char **argv)
 			argv[0]);
 		return 2;
 	}
-	if (bench_prepare_demo(demo)) {
-		fprintf(stderr, "cannot prepare the demo store %s\n", demo);
-		return 1;
-	}
-	snprintf(db, sizeof db, "%s.bench-actions.db", demo);
-	snprintf(log, sizeof log, "%s.bench-actions.log", demo);
-	if (bench_copy(demo, db)) {
-		fprintf(stderr, "cannot copy %s\n", demo);
-		return 1;
-	}
 	w = calloc((size_t)clients, sizeof *w);
 	tid = calloc((size_t)clients, sizeof *tid);
 	if (!w || !tid)
 		goto out;
-	pid = bench_start_server(bin, db, port, log, extra);
-	if (pid < 0) {
-		fprintf(stderr, "server did not start (log: %s)\n", log);
+	pid = bench_server_on_copy(demo, "actions", bin, port, extra, "commander", db, sizeof db, log,
+				   sizeof log, token, sizeof token);
+	if (pid < 0)
 		goto out;
-	}
-	if (bench_login(port, "commander", "safegrid-demo", token, sizeof token)) {
-		fprintf(stderr, "login failed\n");
-		goto out;
-	}
 	if (prepare(port, token, units, w, clients)) {
 		fprintf(stderr, "cannot give each client a %s of its own\n", units ? "unit" : "case");
 		goto out;

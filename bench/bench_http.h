@@ -258,6 +258,8 @@ static inline void bench_remove_db(const char *db)
 	static const char *const suffixes[] = { "", "-wal", "-shm" };
 	char path[1024];
 
+	if (!*db)
+		return; /* never made */
 	for (size_t i = 0; i < 3; i++) {
 		snprintf(path, sizeof path, "%s%s", db, suffixes[i]);
 		unlink(path);
@@ -303,6 +305,43 @@ static inline int bench_prepare_demo(const char *path)
 	}
 	fprintf(stderr, "demo store ready: %zu historical cases, %.1f s\n", n, bench_now() - t0);
 	return 0;
+}
+
+/*
+ * The server a benchmark measures: on a copy of the demo store (made first if
+ * need be), DEMO.bench-NAME.db, logging to DEMO.bench-NAME.log (db and log
+ * receive the paths), with a token of the demo account user in token. Returns
+ * the server's pid; -1 after saying on stderr what failed (a server started
+ * is stopped again).
+ */
+static inline pid_t bench_server_on_copy(const char *demo, const char *name, const char *bin,
+					 int port, const char *const *extra, const char *user,
+					 char *db, size_t dbcap, char *log, size_t logcap,
+					 char *token, size_t tokcap)
+{
+	pid_t pid;
+
+	if (bench_prepare_demo(demo)) {
+		fprintf(stderr, "cannot prepare the demo store %s\n", demo);
+		return -1;
+	}
+	snprintf(db, dbcap, "%s.bench-%s.db", demo, name);
+	snprintf(log, logcap, "%s.bench-%s.log", demo, name);
+	if (bench_copy(demo, db)) {
+		fprintf(stderr, "cannot copy %s\n", demo);
+		return -1;
+	}
+	pid = bench_start_server(bin, db, port, log, extra);
+	if (pid < 0) {
+		fprintf(stderr, "server did not start (log: %s)\n", log);
+		return -1;
+	}
+	if (bench_login(port, user, "safegrid-demo", token, tokcap)) {
+		fprintf(stderr, "login failed\n");
+		bench_stop_server(pid);
+		return -1;
+	}
+	return pid;
 }
 
 /* The value of option name in argv, or def. */

@@ -400,7 +400,7 @@ int main(int argc, char **argv)
 	double seconds = strtod(bench_opt(argc, argv, "--seconds", "10"), NULL);
 	/* "demo": the raw rows go into a copy of the demo store (its size) instead of an empty file. */
 	int raw_on_demo = strcmp(bench_opt(argc, argv, "--raw-store", "empty"), "demo") == 0;
-	char db[512], raw[512], log[512], token[256];
+	char db[512] = "", raw[512] = "", log[512] = "", token[256];
 	static struct places places;
 	struct worker w[64];
 	pthread_t tid[64];
@@ -417,24 +417,13 @@ int main(int argc, char **argv)
 			argv[0]);
 		return 2;
 	}
-	if (bench_prepare_demo(demo)) {
-		fprintf(stderr, "cannot prepare the demo store %s\n", demo);
-		return 1;
-	}
-	snprintf(db, sizeof db, "%s.bench-ingest.db", demo);
+	pid = bench_server_on_copy(demo, "ingest", bin, port, NULL, "commander", db, sizeof db, log,
+				   sizeof log, token, sizeof token);
+	if (pid < 0)
+		goto out;
 	snprintf(raw, sizeof raw, "%s.bench-raw.db", demo);
-	snprintf(log, sizeof log, "%s.bench-ingest.log", demo);
-	if (load_places(demo, &places) || make_bodies((size_t)batch) || bench_copy(demo, db)) {
+	if (load_places(demo, &places) || make_bodies((size_t)batch)) {
 		fprintf(stderr, "cannot prepare from %s\n", demo);
-		goto out;
-	}
-	pid = bench_start_server(bin, db, port, log, NULL);
-	if (pid < 0) {
-		fprintf(stderr, "server did not start (log: %s)\n", log);
-		goto out;
-	}
-	if (bench_login(port, "commander", "safegrid-demo", token, sizeof token)) {
-		fprintf(stderr, "login failed\n");
 		goto out;
 	}
 	snprintf(proc_stat, sizeof proc_stat, "/proc/%d/stat", (int)pid);

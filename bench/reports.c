@@ -116,7 +116,7 @@ int main(int argc, char **argv)
 	double seconds = strtod(bench_opt(argc, argv, "--seconds", "10"), NULL);
 	const char *threads = bench_opt(argc, argv, "--threads", "64");
 	const char *extra[] = { "--threads", threads, NULL };
-	char db[512], log[512], token[256];
+	char db[512] = "", log[512] = "", token[256];
 	struct worker *w = NULL;
 	pthread_t *tid = NULL;
 	double *all = NULL, *steady = NULL, t0, elapsed, first_max = 0;
@@ -130,29 +130,14 @@ int main(int argc, char **argv)
 			argv[0]);
 		return 2;
 	}
-	if (bench_prepare_demo(demo)) {
-		fprintf(stderr, "cannot prepare the demo store %s\n", demo);
-		return 1;
-	}
-	snprintf(db, sizeof db, "%s.bench-reports.db", demo);
-	snprintf(log, sizeof log, "%s.bench-reports.log", demo);
-	if (bench_copy(demo, db)) {
-		fprintf(stderr, "cannot copy %s\n", demo);
-		return 1;
-	}
 	w = calloc((size_t)clients, sizeof *w);
 	tid = calloc((size_t)clients, sizeof *tid);
 	if (!w || !tid)
 		goto out;
-	pid = bench_start_server(bin, db, port, log, extra);
-	if (pid < 0) {
-		fprintf(stderr, "server did not start (log: %s)\n", log);
+	pid = bench_server_on_copy(demo, "reports", bin, port, extra, "commander", db, sizeof db, log,
+				   sizeof log, token, sizeof token);
+	if (pid < 0)
 		goto out;
-	}
-	if (bench_login(port, "commander", "safegrid-demo", token, sizeof token)) {
-		fprintf(stderr, "login failed\n");
-		goto out;
-	}
 	t0 = bench_now();
 	for (int i = 0; i < clients; i++) {
 		w[i].port = port;
