@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/err.h"
 #include "geo/coord.h"
@@ -19,6 +20,8 @@
 #define AREAS_LIMIT_DEFAULT 100
 #define AREAS_LIMIT_MAX 1000
 #define AREA_NAME_MAX 200
+/* Bytes of a search text: a name or a code, never a sentence. */
+#define AREA_QUERY_MAX 64
 #define SIMPLIFY_MAX_M 1000.0
 /* Decimals of simplified (display) geometry: 1e-6 degree is about 0.1 m. */
 #define SIMPLIFIED_DIGITS 6
@@ -119,8 +122,24 @@ static bool bbox_overlaps(const struct geo_bbox *a, const struct geo_bbox *b)
 }
 
 /*
+ * Whether an area answers a search: its code starts with q (ignoring ASCII
+ * case: "320508-ps04" finds 320508-PS04) or its name holds q. Names are
+ * compared as bytes, which is exact for UTF-8: one character's bytes never
+ * match inside another's.
+ */
+static bool area_matches(struct catalog *cat, uint32_t i, const char *q, size_t qlen)
+{
+	char name[512];
+
+	if (cat->areas[i].code[0] && strncasecmp(cat->areas[i].code, q, qlen) == 0)
+		return true;
+	catalog_name(cat, i, name, sizeof name);
+	return strstr(name, q) != NULL;
+}
+
+/*
  * The shared list: areas of an optional kind under an optional parent, in id
- * order, visible to the caller. JSON pages by cursor (the last id seen);
+ * order, visible to the caller, optionally those answering a search (q). JSON pages by cursor (the last id seen);
  * GeoJSON gives every match at once.
  */
 static int list_areas(struct app *app, struct http_req *req, struct http_resp *resp,
@@ -131,6 +150,8 @@ static int list_areas(struct app *app, struct http_req *req, struct http_resp *r
 	const char *kind_s = http_query(req, "kind"), *cursor_s = http_query(req, "cursor");
 	const char *limit_s = http_query(req, "limit"), *format = http_query(req, "format");
 	const char *bbox_s = http_query(req, "bbox"), *simplify_s = http_query(req, "simplify");
+	const char *q = http_query(req, "q");
+	size_t qlen = q ? strlen(q) : 0;
 	enum area_kind kind = AREA_CITY;
 	struct geo_bbox box;
 	double simplify_m = 0;
@@ -179,6 +200,9 @@ static int list_areas(struct app *app, struct http_req *req, struct http_resp *r
 			return http_error(resp, 400, "invalid",
 					  "simplify must be a number of metres from 0 to 1000", "simplify");
 	}
+	if (q && (qlen == 0 || qlen > AREA_QUERY_MAX))
+		return http_error(resp, 400, "invalid",
+				  "q must be 1 to 64 bytes of a name or the start of a code", "q");
 	total = parent == CATALOG_NONE ? cat->n : cat->areas[parent].nchildren;
 	sg_buf_puts(b, geojson ? "{\"type\":\"FeatureCollection\",\"features\":[" : "{\"areas\":[");
 	for (uint32_t k = 0; k < total; k++) {
@@ -189,6 +213,8 @@ static int list_areas(struct app *app, struct http_req *req, struct http_resp *r
 		    (has_box && !bbox_overlaps(&a->bbox, &box)))
 			continue;
 		if (!geojson && a->id <= cursor)
+			continue;
+		if (q && !area_matches(cat, i, q, qlen))
 			continue;
 		if (!geojson && emitted == (uint32_t)limit) {
 			sg_buf_printf(b, "],\"next_cursor\":\"%lld\"}",

@@ -6,6 +6,7 @@ departments a case may be diverted to."""
 import gzip
 import http.client
 import json
+import urllib.parse
 
 from harness import Server, Suite, is_error
 
@@ -167,5 +168,45 @@ with Server.demo() as srv:
     st, mine = srv.get("/api/v1/areas?kind=police_grid&format=geojson&bbox=119,30,122,33", token=officer)
     s.check(st == 200 and 0 < len(mine["features"]) < len(all_g["features"]),
             "a bbox over the whole city still gives the officer only the station's grids", len(mine["features"]))
+
+    # --- searching areas by name or code (the command map's place search)
+    def every(token, extra=""):
+        out, cur = [], ""
+        while True:
+            st, b = srv.get("/api/v1/areas?limit=1000" + extra + ("&cursor=" + cur if cur else ""), token=token)
+            assert st == 200, (st, b)
+            out += b["areas"]
+            if not b["next_cursor"]:
+                return out
+            cur = b["next_cursor"]
+
+    def expect(areas, q):
+        return [a["id"] for a in areas if q in a["name"] or (a.get("code") or "").lower().startswith(q.lower())]
+
+    everything = every(admin)
+    for q in ["山塘", "派出所第3警务网格", "320508", "320508-ps04", "姑苏区"]:
+        got = every(admin, "&q=" + urllib.parse.quote(q))
+        want = expect(everything, q)
+        s.check(len(want) > 0 and [a["id"] for a in got] == want,
+                "q=%s finds exactly the areas whose name holds it or whose code starts with it (%d)" % (q, len(want)),
+                ([a["name"] for a in got[:5]], len(got), len(want)))
+    st, b = srv.get("/api/v1/areas?q=%E5%B1%B1%E5%A1%98&kind=community", token=admin)
+    s.check(st == 200 and b["areas"] and all(a["kind"] == "community" and "山塘" in a["name"] for a in b["areas"]),
+            "q combines with kind", b)
+    first = srv.get("/api/v1/areas?q=320508&limit=7", token=admin)[1]
+    second = srv.get("/api/v1/areas?q=320508&limit=7&cursor=" + first["next_cursor"], token=admin)[1]
+    s.check([a["id"] for a in first["areas"] + second["areas"]] == expect(everything, "320508")[:14],
+            "a search pages by cursor like the list", (first, second))
+    mine = every(officer)
+    for q in ["社区", "派出所", "320508", "姑苏"]:
+        got = [a["id"] for a in every(officer, "&q=" + urllib.parse.quote(q))]
+        s.check(got == expect(mine, q) and len(got) < len(expect(everything, q)),
+                "the officer's search %s finds only areas in the station's scope" % q,
+                (len(got), len(expect(everything, q))))
+    st, b = srv.get("/api/v1/areas?q=%E4%B8%8D%E5%AD%98%E5%9C%A8%E7%9A%84%E5%9C%B0%E6%96%B9", token=admin)
+    s.check(st == 200 and b["areas"] == [] and b["next_cursor"] is None, "a search that finds nothing is an empty list", b)
+    for q in ["", "x" * 65]:
+        st, b = srv.get("/api/v1/areas?q=" + q, token=admin)
+        s.check(st == 400 and is_error(b, field="q"), "q of %d bytes is a 400 naming q" % len(q), b)
 
 s.done()
