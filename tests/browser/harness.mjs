@@ -103,6 +103,37 @@ export class Server {
   }
 }
 
+// Chromium for a suite (a suite without it fails at once, naming the path):
+// newPage() opens a page in a fresh context (its own storage, so its own
+// login and language) whose script errors are collected in errors.
+export async function openBrowser(suite) {
+  if (!fs.existsSync(CHROMIUM)) {
+    suite.check(false, 'chromium is installed at ' + CHROMIUM + ' (make deps)');
+    suite.done();
+  }
+  const { chromium } = await playwright();
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+  const errors = [];
+  async function newPage(viewport = { width: 1440, height: 900 }) {
+    const context = await browser.newContext({ viewport, locale: 'zh-CN' });
+    const page = await context.newPage();
+    page.on('pageerror', (e) => errors.push(e.message));
+    return page;
+  }
+  return { browser, errors, newPage };
+}
+
+// Polls fn until it gives something truthy or ms pass; gives its last answer.
+export async function waitFor(fn, ms = 5000, step = 30) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) return v;
+    await new Promise((r) => setTimeout(r, step));
+  }
+}
+
 // Signs in through the console's own login form.
 export async function consoleLogin(page, base, name, password) {
   await page.goto(base + '/');

@@ -6,18 +6,12 @@
 // dashboard's charts hold the numbers the statistics API gives; switch
 // language (remembered); and see that a station officer's console shows
 // nothing outside the station.
-import fs from 'node:fs';
 import path from 'node:path';
-import { Suite, Server, playwright, consoleLogin, CHROMIUM, ROOT } from './harness.mjs';
+import { Suite, Server, openBrowser, waitFor, consoleLogin, ROOT } from './harness.mjs';
 
 const s = new Suite('browser');
 const P = { lon: 120.6285, lat: 31.3237 }; // 山塘社区, 虎丘派出所 (姑苏区)
 const LIVE_MS = 2000;
-
-if (!fs.existsSync(CHROMIUM)) {
-  s.check(false, 'chromium is installed at ' + CHROMIUM + ' (make deps)');
-  s.done();
-}
 
 // Both dictionaries label the same keys, none left empty.
 const zh = (await import(path.join(ROOT, 'web/src/i18n/zh-CN.js'))).default;
@@ -26,25 +20,8 @@ const missing = Object.keys(zh).filter((k) => !(k in en)).concat(Object.keys(en)
 s.check(missing.length === 0, 'zh-CN and English label the same keys', missing);
 s.check(Object.values(zh).concat(Object.values(en)).every((v) => typeof v === 'string' && v.length > 0), 'no label is empty');
 
-const { chromium } = await playwright();
+const { browser, errors, newPage } = await openBrowser(s);
 const srv = await new Server(['--test-clock']).start();
-const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
-const errors = [];
-async function newPage(viewport = { width: 1440, height: 900 }) {
-  const ctx = await browser.newContext({ viewport, locale: 'zh-CN' });
-  const page = await ctx.newPage();
-  page.on('pageerror', (e) => errors.push(e.message));
-  return page;
-}
-const waitFor = async (fn, ms = 5000, step = 50) => {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, step));
-  }
-};
 
 try {
   const admin = await srv.login('admin', 'safegrid-admin');

@@ -9,37 +9,14 @@
 // The server runs with a test clock moved ten minutes on, so every demo
 // position is too old to be used; the suite then reports fresh positions
 // for the few units it means to be suggested, and knows what to expect.
-import { Suite, Server, playwright, consoleLogin, CHROMIUM } from './harness.mjs';
-import fs from 'node:fs';
+import { Suite, Server, openBrowser, waitFor, consoleLogin } from './harness.mjs';
 
 const s = new Suite('browser-dispatch');
 const P = { lon: 120.6285, lat: 31.3237 }; // 山塘社区, 虎丘派出所 (姑苏区)
 const LIVE_MS = 2000;
 
-if (!fs.existsSync(CHROMIUM)) {
-  s.check(false, 'chromium is installed at ' + CHROMIUM + ' (make deps)');
-  s.done();
-}
-
-const { chromium } = await playwright();
+const { browser, errors, newPage } = await openBrowser(s);
 const srv = await new Server(['--test-clock']).start();
-const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
-const errors = [];
-async function newPage(viewport = { width: 1440, height: 900 }) {
-  const ctx = await browser.newContext({ viewport, locale: 'zh-CN' });
-  const page = await ctx.newPage();
-  page.on('pageerror', (e) => errors.push(e.message));
-  return page;
-}
-const waitFor = async (fn, ms = 5000, step = 30) => {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, step));
-  }
-};
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
 // Every unit an account may see, through the API's pages.

@@ -10,9 +10,11 @@ import { createMapView } from './map.js';
 import { createIntakeView } from './intake.js';
 import { createBoardView } from './board.js';
 import { createDashboardView } from './dashboard.js';
+import { createAlerts } from './alerts.js';
 
 const $ = (s) => document.querySelector(s);
 const SETTINGS_KEY = 'sg.map';
+const DEFAULT_SETTINGS = { tiles: '', crs: 'wgs84', sound: true };
 
 // What every view may use: the caller, the taxonomy, settings, navigation.
 const ctx = {
@@ -23,13 +25,15 @@ const ctx = {
   category(id) { return this.categories.find((c) => c.id === id); },
   department(id) { return this.departments.find((d) => d.id === id); },
   go(view, arg) { pendingArg = { view, arg }; location.hash = '#' + view; route(); },
+  // A case's detail was opened: its first-priority alert has been seen.
+  seen(id) { if (alerts) alerts.seen(id); },
   toast,
 };
-let views = {}, current = null, pendingArg = null, streamHandle = null;
+let views = {}, current = null, pendingArg = null, streamHandle = null, alerts = null;
 
 function loadSettings() {
-  try { return Object.assign({ tiles: '', crs: 'wgs84' }, JSON.parse(localStorage.getItem(SETTINGS_KEY) || '{}')); }
-  catch (e) { return { tiles: '', crs: 'wgs84' }; }
+  try { return Object.assign({ ...DEFAULT_SETTINGS }, JSON.parse(localStorage.getItem(SETTINGS_KEY) || '{}')); }
+  catch (e) { return { ...DEFAULT_SETTINGS }; }
 }
 
 function toast(msg, ms = 3000) {
@@ -64,10 +68,12 @@ async function start() {
   $('#shell').hidden = false;
   renderWho();
   setDisplayCrs(ctx.settings.tiles ? ctx.settings.crs : 'wgs84');
+  // An analyst reads; the others act on a first-priority case at once.
+  if (ctx.me.role !== 'analyst') alerts = createAlerts($('#alerts'), $('#alert-list'), ctx);
   streamHandle = api.stream((type, data) => {
     if (type === 'resync') live.resync();
     else if (!data || !data.id) return;
-    else if (type.startsWith('case.')) live.upsert(data, type);
+    else if (type.startsWith('case.')) { live.upsert(data, type); if (alerts) alerts.onEvent(type, data); }
     else if (type === 'unit.updated') live.upsertUnit(data, type);
     else if (type === 'dispatch.updated') live.upsertDispatch(data, type);
   }, (on) => {
@@ -115,12 +121,13 @@ function init() {
     const f = $('#settings-form');
     f.tiles.value = ctx.settings.tiles;
     f.crs.value = ctx.settings.crs;
+    f.sound.checked = !!ctx.settings.sound;
     $('#settings').showModal();
   });
   $('#settings').addEventListener('close', () => {
     if ($('#settings').returnValue !== 'save') return;
     const f = $('#settings-form');
-    localStorage.setItem(SETTINGS_KEY, JSON.stringify({ tiles: f.tiles.value.trim(), crs: f.crs.value }));
+    localStorage.setItem(SETTINGS_KEY, JSON.stringify({ tiles: f.tiles.value.trim(), crs: f.crs.value, sound: f.sound.checked }));
     location.reload(); // every layer is redrawn in the new datum
   });
   window.addEventListener('hashchange', () => { if (ctx.me) route(); });
@@ -129,5 +136,5 @@ function init() {
 }
 
 // For tests and operators' consoles: the live state and the charts.
-window.sgConsole = { ctx, live, views: () => views };
+window.sgConsole = { ctx, live, views: () => views, alerts: () => alerts };
 init();

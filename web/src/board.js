@@ -4,7 +4,7 @@
 // Deadlines count down every second; escalated cases stand out.
 import * as api from './api.js';
 import * as live from './live.js';
-import { t, label, nameOf, onLangChange, applyLabels, fmtTime } from './i18n.js';
+import { t, label, nameOf, onLangChange, applyLabels, fmtTime, fmtWhen } from './i18n.js';
 import { esc } from './dom.js';
 import { createDispatchPanel } from './dispatch.js';
 
@@ -29,7 +29,7 @@ export function createBoardView(root, ctx) {
   root.innerHTML = `
     <div class="board" id="board">
       <div class="list">
-        <form class="filters" id="filters">
+        <div class="bar"><form class="filters" id="filters">
           <label><span data-i18n="board.status"></span><select name="status"></select></label>
           <label><span data-i18n="board.type"></span><select name="type"></select></label>
           <label><span data-i18n="board.category"></span><select name="category"></select></label>
@@ -37,6 +37,10 @@ export function createBoardView(root, ctx) {
           <label><span data-i18n="board.since"></span><select name="since"></select></label>
           <button type="submit" class="primary" data-i18n="board.apply"></button>
         </form>
+        <form class="filters goto" id="goto">
+          <label><span data-i18n="board.goto_label"></span><input name="id" size="10" inputmode="numeric" data-i18n-ph="board.goto_ph"></label>
+          <button type="submit" data-i18n="board.goto"></button>
+        </form></div>
         <table class="cases"><thead><tr>
           <th data-i18n="col.id"></th><th data-i18n="col.created"></th><th data-i18n="col.category"></th>
           <th data-i18n="col.priority"></th><th data-i18n="col.status"></th><th data-i18n="col.org"></th>
@@ -96,13 +100,15 @@ export function createBoardView(root, ctx) {
   function rowHtml(c) {
     const cat = ctx.category(c.category);
     const esc8 = live.isEscalated(c);
+    const orgName = nameOf(c.org.kind === 'department' ? (ctx.department(c.org.id) || c.org) : c.org);
+    const place = (c.areas[0] || {}).name || '';
     return `<tr data-id="${c.id}" class="${esc8 ? 'escalated' : ''} ${selected === c.id ? 'selected' : ''}">
-      <td>#${c.id}</td><td>${fmtTime(c.created_at)}</td>
+      <td>#${c.id}</td><td title="${esc(fmtTime(c.created_at))}">${esc(fmtWhen(c.created_at))}</td>
       <td>${esc(nameOf(cat) || c.category)} <span class="badge ${c.police ? 'police' : 'nonpolice'}">${esc(label('type', c.type))}</span></td>
       <td><span class="dot prio-${c.priority}"></span>${esc(label('prio', c.priority))}</td>
       <td class="st">${esc(label('state', c.status))}${esc8 ? ` <span class="badge esc">${t('escalated')} · ${esc(label('kind', c.escalation))}</span>` : ''}</td>
-      <td>${esc(nameOf(c.org.kind === 'department' ? (ctx.department(c.org.id) || c.org) : c.org))}</td>
-      <td>${esc((c.areas[0] || {}).name || '')}</td>
+      <td class="clip" title="${esc(orgName)}">${esc(orgName)}</td>
+      <td class="clip" title="${esc(place)}">${esc(place)}</td>
       <td class="dl" data-id="${c.id}">${countdown(c)}</td></tr>`;
   }
 
@@ -135,18 +141,31 @@ export function createBoardView(root, ctx) {
     if (tr) openDetail(+tr.dataset.id);
   });
   form.addEventListener('submit', (e) => { e.preventDefault(); load(); });
+  // A case by its number, whether or not the list holds it ("#123" or "123").
+  root.querySelector('#goto').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const v = e.target.id.value.trim().replace(/^#/, '');
+    if (!/^[1-9][0-9]{0,15}$/.test(v)) { ctx.toast(t('board.goto_bad')); return; }
+    openDetail(Number(v));
+  });
   root.querySelector('#more').addEventListener('click', () => load(true));
 
   // ---- detail ----
   const aside = root.querySelector('#detail');
   async function openDetail(id) {
     selected = id;
+    ctx.seen(id);
     for (const tr of tbody.querySelectorAll('tr')) tr.classList.toggle('selected', +tr.dataset.id === id);
     try {
       detail = await api.get('/api/v1/cases/' + id);
       live.upsert(stripDetail(detail));
       renderDetail();
-    } catch (e) { ctx.error(e); }
+    } catch (e) {
+      // Outside the caller's scope reads as not found, as the server says.
+      selected = detail ? detail.id : null;
+      if (e.status === 404) ctx.toast(t('board.no_case').replace('{id}', id));
+      else ctx.error(e);
+    }
   }
   function stripDetail(d) { const c = { ...d }; delete c.reports_list; delete c.history; return c; }
 

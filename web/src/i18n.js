@@ -57,3 +57,16 @@ export function fmtTime(iso, withDate = true) {
   if (withDate) Object.assign(opts, { year: 'numeric', month: '2-digit', day: '2-digit' });
   return d.toLocaleString(lang === 'en' ? 'en-GB' : 'zh-CN', opts);
 }
+
+// A time as short as it can be read unambiguously in a list: the time alone
+// today, month and day this year, the full date before. China Standard Time.
+export function fmtWhen(iso, now = Date.now()) {
+  const d = new Date(iso);
+  if (isNaN(d)) return '';
+  const cst = (ms) => new Date(ms + 8 * 3600e3).toISOString();
+  const at = cst(d.getTime()), today = cst(now);
+  if (at.slice(0, 10) === today.slice(0, 10)) return fmtTime(iso, false);
+  if (at.slice(0, 4) !== today.slice(0, 4)) return fmtTime(iso);
+  const opts = { timeZone: 'Asia/Shanghai', hour12: false, month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' };
+  return d.toLocaleString(lang === 'en' ? 'en-GB' : 'zh-CN', opts);
+}

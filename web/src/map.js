@@ -1,7 +1,7 @@
 // map.js — the command map (指挥地图): area layers, the grid-fusion view, live
 // cases as markers, units by type and status (units.js), and a place panel
 // (every area a clicked point belongs to, the grid's team and its open
-// cases). No base map unless a tile template is set; vector layers and
+// cases); a search finds an area by name or code. No base map unless a tile template is set; vector layers and
 // markers are drawn in the tiles' datum (coord.js).
 import * as api from './api.js';
 import * as live from './live.js';
@@ -19,6 +19,35 @@ const STATIC_LAYERS = {
   police_grid: { simplify: 5, style: { color: '#7b3fbf', weight: 1, fillOpacity: 0.02, dashArray: '3 3' } },
 };
 
+const SEARCH_LIMIT = 20;
+
+// A point inside a (multi)polygon, as [lon, lat]: for its largest part, on
+// the horizontal line through the middle of the part's bounding box, the
+// middle of the widest stretch inside (even-odd over every ring, so holes
+// are outside). A centroid can fall outside a concave grid; this cannot.
+function interiorPoint(geom) {
+  const polys = geom.type === 'MultiPolygon' ? geom.coordinates : [geom.coordinates];
+  let part = null, size = -1, minY = 0, maxY = 0;
+  for (const p of polys) {
+    const xs = p[0].map((c) => c[0]), ys = p[0].map((c) => c[1]);
+    const lo = Math.min(...ys), hi = Math.max(...ys), s = (Math.max(...xs) - Math.min(...xs)) * (hi - lo);
+    if (s > size) { part = p; size = s; minY = lo; maxY = hi; }
+  }
+  // Off the exact middle, so the line does not run through a vertex.
+  const y = (minY + maxY) / 2 + (maxY - minY) * 1e-7;
+  const xs = [];
+  for (const ring of part) {
+    for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+      const [x1, y1] = ring[j], [x2, y2] = ring[i];
+      if ((y1 > y) !== (y2 > y)) xs.push(x1 + (y - y1) * (x2 - x1) / (y2 - y1));
+    }
+  }
+  xs.sort((a, b) => a - b);
+  let best = null;
+  for (let i = 0; i + 1 < xs.length; i += 2) if (!best || xs[i + 1] - xs[i] > best[1] - best[0]) best = [xs[i], xs[i + 1]];
+  return best ? [(best[0] + best[1]) / 2, y] : part[0][0];
+}
+
 // A stable, distinct colour per police grid id (golden-angle hues).
 function gridColor(id) { return 'hsl(' + ((id * 137.508) % 360).toFixed(0) + ',65%,55%)'; }
 
@@ -27,6 +56,10 @@ export function createMapView(root, ctx) {
     <div class="mapview">
       <div class="map" id="cmd-map"></div>
       <aside class="side">
+        <div class="card search">
+          <form id="place-search"><input name="q" type="search" data-i18n-ph="map.search_ph" autocomplete="off" maxlength="30"></form>
+          <div id="search-hits"></div>
+        </div>
         <div class="layers card">
           <h3 data-i18n="layer.title"></h3>
           ${['district', 'station', 'police_grid', 'gov_grid', 'fusion', 'cases', 'units'].map((k) =>
@@ -161,7 +194,9 @@ export function createMapView(root, ctx) {
   });
 
   // ---- a clicked place ----
-  async function showPlace(latlng) {
+  // latlng in the display datum; focus: an area of the place whose open
+  // cases to list (a searched one), else the place's police grid.
+  async function showPlace(latlng, focus = null) {
     const el = root.querySelector('#place');
     el.innerHTML = `<span class="muted">${t('map.loading')}</span>`;
     if (clickMarker) map.removeLayer(clickMarker);
@@ -178,7 +213,7 @@ export function createMapView(root, ctx) {
         if (g.fusion) html += `<p class="muted">${t('place.fused')}: ${esc(g.fusion.police_grid.name)} · ${t('place.ratio')} ${(g.fusion.ratio * 100).toFixed(0)}%${g.fusion.split ? ' · <b class="error">' + t('place.split') + '</b>' : ''}</p>`;
       }
       html += `<div id="team">${await teamHtml(loc.areas)}</div>`;
-      const finest = loc.areas.find((a) => a.kind === 'police_grid') || loc.areas[0];
+      const finest = focus || loc.areas.find((a) => a.kind === 'police_grid') || loc.areas[0];
       const r = await api.get('/api/v1/cases' + api.qs({ area: finest.id, limit: 200 }));
       const open = r.cases.filter(live.isOpen);
       html += `<h3>${t('place.open_cases')} · ${esc(finest.name)} (${open.length})</h3>`;
@@ -191,6 +226,54 @@ export function createMapView(root, ctx) {
     }
   }
   map.on('click', (e) => showPlace(e.latlng));
+
+  // ---- an area found by name or code ----
+  const searchForm = root.querySelector('#place-search'), hitsEl = root.querySelector('#search-hits');
+  let hits = [], searchSeq = 0, searchTimer = null, foundLayer = null;
+
+  async function search(q) {
+    const seq = ++searchSeq;
+    if (!q) { hits = []; hitsEl.innerHTML = ''; return; }
+    const r = await api.get('/api/v1/areas' + api.qs({ q, limit: SEARCH_LIMIT }));
+    if (seq !== searchSeq) return; // typed on meanwhile
+    hits = r.areas;
+    hitsEl.innerHTML = hits.length
+      ? hits.map((a, i) => `<div class="hit" data-hit="${i}"><span class="kind">${esc(label('kind', a.kind))}</span>${esc(a.name)} <span class="muted">${esc(a.code || '')}</span></div>`).join('') +
+        (r.next_cursor ? `<p class="muted">${esc(t('map.search_more').replace('{n}', SEARCH_LIMIT))}</p>` : '')
+      : `<p class="muted">${esc(t('map.search_none'))}</p>`;
+  }
+
+  // Frames the area, outlines it, and shows a place inside it with its open cases.
+  async function focusArea(id) {
+    const a = await api.get('/api/v1/areas/' + id);
+    const [lon, lat] = interiorPoint(a.geometry);
+    const shape = { type: 'Feature', properties: {}, geometry: geometryToDisplay(JSON.parse(JSON.stringify(a.geometry))) };
+    hitsEl.hidden = true; // the place panel below is what the operator reads now; focus shows the hits again
+    if (foundLayer) map.removeLayer(foundLayer);
+    foundLayer = L.geoJSON(shape, { style: { color: '#ff7a00', weight: 3, fill: false, className: 'sg-found' }, interactive: false, pane: 'cases' }).addTo(map);
+    map.fitBounds(foundLayer.getBounds(), { maxZoom: 17 });
+    await showPlace(L.latLng(toDisplay(lon, lat)), a);
+  }
+
+  searchForm.q.addEventListener('focus', () => { hitsEl.hidden = false; });
+  searchForm.q.addEventListener('input', () => {
+    hitsEl.hidden = false;
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => search(searchForm.q.value.trim()).catch(ctx.error), 200);
+  });
+  // Enter takes the first hit.
+  searchForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearTimeout(searchTimer);
+    try {
+      await search(searchForm.q.value.trim());
+      if (hits[0]) await focusArea(hits[0].id);
+    } catch (err) { ctx.error(err); }
+  });
+  hitsEl.addEventListener('click', (e) => {
+    const h = e.target.closest('[data-hit]');
+    if (h) focusArea(hits[+h.dataset.hit].id).catch(ctx.error);
+  });
 
   // A unit named in the panel: centre it and show its tooltip.
   function focusUnit(id) {
@@ -236,5 +319,6 @@ export function createMapView(root, ctx) {
     show() { setTimeout(() => map.invalidateSize(), 0); },
     gridKind: () => gridKind,
     showPlace,
+    focusArea,
   };
 }

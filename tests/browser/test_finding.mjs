@@ -1,0 +1,139 @@
+// test_finding.mjs — how an operator finds things on the console, in a real
+// browser: an area by name or code on the command map (the server's search,
+// framed and outlined, with the place panel of a point inside it), a case by
+// its number on the board (also one outside the caller's jurisdiction, which
+// reads as not found), and first-priority cases arriving on the live stream
+// (the header's alert, counted, opened to the case's detail, a tone when the
+// settings ask for one; none for a lower priority, none for an analyst).
+import { Suite, Server, openBrowser, waitFor, consoleLogin } from './harness.mjs';
+
+const s = new Suite('browser-finding');
+const P = { lon: 120.6285, lat: 31.3237 }; // 山塘社区, 虎丘派出所 (姑苏区)
+const LIVE_MS = 2000;
+
+const { browser, errors, newPage } = await openBrowser(s);
+const srv = await new Server().start();
+
+try {
+  const admin = await srv.login('admin', 'safegrid-admin');
+  const officer = await srv.login('officer', 'safegrid-demo');
+
+  // --- the command map's area search is the server's
+  const page = await newPage();
+  await consoleLogin(page, srv.base, 'commander', 'safegrid-demo');
+  await page.waitForSelector('#cmd-map path', { timeout: 10000 });
+  await page.fill('#place-search input[name=q]', '山塘');
+  const want = (await srv.get('/api/v1/areas?limit=20&q=' + encodeURIComponent('山塘'), admin)).body.areas;
+  const hitNames = () => page.$$eval('#search-hits .hit', (hs) => hs.map((h) => h.textContent));
+  const shown = await waitFor(async () => { const h = await hitNames(); return h.length === want.length && h; }, 5000);
+  s.check(want.length > 1 && shown && shown.every((t, i) => t.includes(want[i].name)),
+    'typing a name lists the areas the server finds, in its order', [shown, want.map((a) => a.name)]);
+  const community = want.find((a) => a.kind === 'community');
+  const i = want.indexOf(community);
+  await page.click(`#search-hits .hit[data-hit="${i}"]`);
+  await page.waitForSelector('#place .areas-list', { timeout: 10000 });
+  const listed = await page.textContent('#place .areas-list');
+  s.check(listed.includes(community.name) && listed.includes(community.code),
+    'choosing a community shows a place inside it, with the community among its areas', listed);
+  s.check(await waitFor(() => page.$('path.sg-found')), 'the community is outlined on the map');
+  const [w, so, e, n] = community.bbox;
+  const framed = await page.evaluate(([lat, lon]) => window.sgConsole.views().map.map.getBounds().contains([lat, lon]), [(so + n) / 2, (w + e) / 2]);
+  s.check(framed, 'the map is framed on it');
+  s.check((await page.textContent('#place')).includes(community.name + ' ('), 'the open cases listed are the community\'s', await page.textContent('#place h3:last-of-type'));
+
+  // A code, then Enter: the first hit is taken.
+  const station = (await srv.get(`/api/v1/locate?lon=${P.lon}&lat=${P.lat}`, admin)).body.areas.find((a) => a.kind === 'station');
+  await page.fill('#place-search input[name=q]', station.code.toLowerCase());
+  await page.press('#place-search input[name=q]', 'Enter');
+  s.check(await waitFor(async () => (await page.textContent('#place .areas-list').catch(() => '')).includes(station.code), 8000),
+    'a station\'s code in any case, then Enter, shows the station', station.code);
+  await page.fill('#place-search input[name=q]', '没有这个地方');
+  s.check(await waitFor(async () => (await page.textContent('#search-hits')).includes('未找到')), 'a search that finds nothing says so');
+
+  // The officer's search holds only the station's areas.
+  const offPage = await newPage();
+  await consoleLogin(offPage, srv.base, 'officer', 'safegrid-demo');
+  await offPage.waitForSelector('#cmd-map path', { timeout: 10000 });
+  const offWant = (await srv.get('/api/v1/areas?limit=20&q=' + encodeURIComponent('派出所'), officer)).body.areas;
+  await offPage.fill('#place-search input[name=q]', '派出所');
+  const offShown = await waitFor(async () => { const h = await offPage.$$eval('#search-hits .hit', (hs) => hs.map((x) => x.textContent)); return h.length === offWant.length && h.length > 0 && h; });
+  const me = (await srv.get('/api/v1/me', officer)).body.scope[0];
+  s.check(offShown && offWant.every((a) => a.id === me.id || a.parent === me.id || a.name.startsWith(me.name)),
+    'the officer finds only areas of the station', [offShown, me.name]);
+
+  // --- the board opens a case by its number
+  const inScope = (await srv.post('/api/v1/reports', { source: '110', text: '电动车被偷了', ...P }, admin)).body.case;
+  await page.click('#nav a[data-view=board]');
+  await page.waitForSelector('#goto');
+  await page.fill('#goto input[name=id]', '#' + inScope.id);
+  await page.press('#goto input[name=id]', 'Enter');
+  s.check(await waitFor(async () => (await page.textContent('#detail h2').catch(() => '')).includes('#' + inScope.id)),
+    'a case number opens its detail');
+  // a case of another district is outside the officer's station: not found
+  const far = (await srv.post('/api/v1/reports', { source: '110', text: '电动车被偷了', lon: 120.74, lat: 31.30 }, admin)).body.case;
+  const farStation = far.areas.find((a) => a.kind === 'station');
+  s.check(farStation && farStation.id !== me.id, 'the second case lies outside the officer\'s station');
+  await offPage.click('#nav a[data-view=board]');
+  await offPage.waitForSelector('#goto');
+  await offPage.fill('#goto input[name=id]', String(far.id));
+  await offPage.press('#goto input[name=id]', 'Enter');
+  s.check(await waitFor(async () => (await offPage.textContent('#toast')).includes(`#${far.id}`)),
+    'a case outside the station reads as not found', await offPage.textContent('#toast'));
+  s.check(!(await offPage.$('#detail h2')) || !(await offPage.textContent('#detail h2')).includes(String(far.id)),
+    'and its detail is not shown');
+  await offPage.fill('#goto input[name=id]', 'abc');
+  await offPage.press('#goto input[name=id]', 'Enter');
+  s.check(await waitFor(async () => (await offPage.textContent('#toast')).includes('数字')), 'a number that is not one is refused before asking');
+
+  // --- first-priority cases alert every console that may act on them
+  const ana = await newPage();
+  await consoleLogin(ana, srv.base, 'analyst', 'safegrid-demo');
+  const desk = await newPage();
+  await consoleLogin(desk, srv.base, 'admin', 'safegrid-admin');
+  for (const p of [page, ana, desk]) await p.waitForSelector('#live.on', { timeout: 10000 });
+  s.check(!(await desk.isVisible('#alerts')), 'no alert before a first-priority case');
+  const low = (await srv.post('/api/v1/reports', { source: '110', text: '电动车被偷了', lon: P.lon + 0.001, lat: P.lat }, admin)).body.case;
+  const p1 = (await srv.post('/api/v1/reports', { source: '110', text: '有人持刀抢劫，有人受伤', lon: P.lon - 0.004, lat: P.lat }, admin)).body.case;
+  s.check(p1.priority === 1 && p1.police && low.priority !== 1, 'the classifier made one case first priority and one not', [p1.priority, low.priority]);
+  const t0 = Date.now();
+  const alerted = await waitFor(async () => (await desk.evaluate(() => window.sgConsole.alerts().pending())).includes(p1.id), LIVE_MS + 1000);
+  s.check(alerted && Date.now() - t0 <= LIVE_MS, `a first-priority case alerts within ${LIVE_MS} ms (${Date.now() - t0} ms)`);
+  s.check(await desk.isVisible('#alerts') && (await desk.textContent('#alerts')).includes('1'), 'the header shows one alert', await desk.textContent('#alerts'));
+  const pend = await desk.evaluate(() => window.sgConsole.alerts().pending());
+  s.check(!pend.includes(low.id), 'a lower priority does not alert', pend);
+  s.check((await desk.evaluate(() => window.sgConsole.alerts().played())) === 1, 'the tone is sounded once (on by default)');
+  s.check(await ana.evaluate(() => window.sgConsole.alerts() === null) && !(await ana.isVisible('#alerts')), 'an analyst gets no alert');
+  await desk.click('#alerts');
+  await desk.click(`#alert-list [data-case="${p1.id}"]`);
+  s.check(await waitFor(async () => (await desk.textContent('#detail h2').catch(() => '')).includes('#' + p1.id)),
+    'opening the alert shows the case\'s detail on the board');
+  s.check(!(await desk.isVisible('#alerts')) && (await desk.evaluate(() => window.sgConsole.alerts().pending())).length === 0,
+    'and the alert is gone');
+  // a case opened on the board by other means is seen too
+  const p1b = (await srv.post('/api/v1/reports', { source: '110', text: '有人持刀抢劫', lon: P.lon - 0.006, lat: P.lat }, admin)).body.case;
+  await waitFor(async () => (await page.evaluate(() => window.sgConsole.alerts().pending())).includes(p1b.id));
+  await page.fill('#goto input[name=id]', String(p1b.id));
+  await page.press('#goto input[name=id]', 'Enter');
+  s.check(await waitFor(async () => !(await page.evaluate(() => window.sgConsole.alerts().pending())).includes(p1b.id)),
+    'a case opened by its number clears its alert');
+  // the tone can be turned off in the settings (remembered with them)
+  await desk.click('#settings-btn');
+  await desk.uncheck('#settings-form input[name=sound]');
+  await Promise.all([desk.waitForEvent('load'), desk.click('#settings-form button[value=save]')]);
+  await desk.waitForSelector('#live.on', { timeout: 10000 });
+  const p1c = (await srv.post('/api/v1/reports', { source: '110', text: '有人持刀抢劫', lon: P.lon - 0.008, lat: P.lat }, admin)).body.case;
+  s.check(await waitFor(async () => (await desk.evaluate(() => window.sgConsole.alerts().pending())).includes(p1c.id)), 'after a reload the alert still comes');
+  s.check((await desk.evaluate(() => window.sgConsole.alerts().played())) === 0, 'but without the tone once it is turned off');
+  // English labels
+  await desk.click('#lang-btn');
+  s.check((await desk.textContent('#alerts')).startsWith('Priority 1'), 'the alert is relabelled in English', await desk.textContent('#alerts'));
+  await desk.click('#lang-btn');
+
+  s.check(errors.length === 0, 'no script error on any page', errors);
+} catch (e) {
+  s.check(false, 'the scenario ran to the end', e.stack || String(e));
+} finally {
+  await browser.close();
+  await srv.stop();
+}
+s.done();
