@@ -85,6 +85,25 @@ try {
   await offPage.press('#goto input[name=id]', 'Enter');
   s.check(await waitFor(async () => (await offPage.textContent('#toast')).includes('数字')), 'a number that is not one is refused before asking');
 
+  // --- the board's area filter takes a name: suggested as typed, a full one resolved to its code
+  const pg = (await srv.get(`/api/v1/locate?lon=${P.lon}&lat=${P.lat}`, admin)).body.areas.find((a) => a.kind === 'police_grid');
+  const same = (await srv.get('/api/v1/areas?q=' + encodeURIComponent(pg.name), admin)).body.areas;
+  s.check(same.filter((a) => a.name === pg.name).length === 1, 'the police grid\'s name is borne by it alone', same.map((a) => a.code));
+  await page.fill('#filters input[name=area]', pg.name.slice(0, -2));
+  const sugg = (await srv.get('/api/v1/areas?limit=20&q=' + encodeURIComponent(pg.name.slice(0, -2)), admin)).body.areas;
+  const opts = await waitFor(async () => { const o = await page.$$eval('#area-options option', (os) => os.map((x) => x.value)); return o.length === sugg.length && o; });
+  s.check(opts && opts.join() === sugg.map((a) => a.code).join(), 'the area box suggests the server\'s areas by code', [opts, sugg.map((a) => a.code)]);
+  await page.fill('#filters input[name=area]', pg.name);
+  await page.click('#filters button[type=submit]');
+  s.check(await waitFor(async () => (await page.inputValue('#filters input[name=area]')) === pg.code), 'a full name is replaced by its code', await page.inputValue('#filters input[name=area]'));
+  const listedIds = await waitFor(async () => { const r = await page.$$eval('#rows tr[data-id]', (trs) => trs.map((tr) => +tr.dataset.id)); return r.includes(inScope.id) && r; });
+  s.check(listedIds && !listedIds.includes(far.id), 'the board lists the police grid\'s cases and not another district\'s', listedIds);
+  await page.fill('#filters input[name=area]', '山塘社区居委会');
+  await page.click('#filters button[type=submit]');
+  s.check(await waitFor(async () => (await page.textContent('#toast')).includes('多个区域')), 'a name borne by two areas asks for a choice', await page.textContent('#toast'));
+  await page.fill('#filters input[name=area]', '');
+  await page.click('#filters button[type=submit]');
+
   // --- first-priority cases alert every console that may act on them
   const ana = await newPage();
   await consoleLogin(ana, srv.base, 'analyst', 'safegrid-demo');

@@ -33,7 +33,8 @@ export function createBoardView(root, ctx) {
           <label><span data-i18n="board.status"></span><select name="status"></select></label>
           <label><span data-i18n="board.type"></span><select name="type"></select></label>
           <label><span data-i18n="board.category"></span><select name="category"></select></label>
-          <label><span data-i18n="board.area"></span><input name="area" size="16"></label>
+          <label><span data-i18n="board.area"></span><input name="area" size="16" list="area-options" autocomplete="off"></label>
+          <datalist id="area-options"></datalist>
           <label><span data-i18n="board.since"></span><select name="since"></select></label>
           <button type="submit" class="primary" data-i18n="board.apply"></button>
         </form>
@@ -73,9 +74,40 @@ export function createBoardView(root, ctx) {
     return s ? new Date(Date.now() - s * 1000).toISOString().replace(/\.\d+Z$/, 'Z') : '';
   }
 
+  // The area filter suggests areas by name or code as it is typed (the
+  // server's search, so only areas in scope); a suggestion fills in the code.
+  const areaOptions = root.querySelector('#area-options');
+  let areaTimer = null, areaSeq = 0;
+  form.area.addEventListener('input', () => {
+    clearTimeout(areaTimer);
+    areaTimer = setTimeout(async () => {
+      const q = form.area.value.trim(), seq = ++areaSeq;
+      if (!q) { areaOptions.innerHTML = ''; return; }
+      try {
+        const r = await api.get('/api/v1/areas' + api.qs({ q, limit: 20 }));
+        if (seq !== areaSeq) return;
+        areaOptions.innerHTML = r.areas.map((a) => `<option value="${esc(a.code || a.id)}">${esc(label('kind', a.kind))} ${esc(a.name)}</option>`).join('');
+      } catch (e) { /* suggestions only: the filter itself reports errors */ }
+    }, 250);
+  });
+
+  // What the area box holds as the API's area (a code or an id): a name
+  // typed in full stands for the one area that bears it.
+  async function areaParam(v) {
+    if (!v || /^[0-9A-Za-z-]+$/.test(v)) return v;
+    const r = await api.get('/api/v1/areas' + api.qs({ q: v, limit: 50 }));
+    const exact = r.areas.filter((a) => a.name === v);
+    const pick = exact.length === 1 ? exact[0] : (r.areas.length === 1 ? r.areas[0] : null);
+    if (!pick) throw new Error(r.areas.length ? t('board.area_pick').replace('{q}', v) : t('map.search_none'));
+    form.area.value = pick.code || String(pick.id);
+    return form.area.value;
+  }
+
   async function load(more = false) {
     if (!more) {
-      filter = { status: form.status.value, type: form.type.value, category: form.category.value, area: form.area.value.trim(), since: sinceIso() };
+      let area;
+      try { area = await areaParam(form.area.value.trim()); } catch (e) { ctx.toast(e.message, 5000); return; }
+      filter = { status: form.status.value, type: form.type.value, category: form.category.value, area, since: sinceIso() };
       rows = [];
     }
     try {

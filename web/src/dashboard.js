@@ -103,7 +103,7 @@ export function createDashboardView(root, ctx) {
       grid: { left: 110, right: 210, top: 10, bottom: 20 },
       xAxis: { type: 'value' },
       yAxis: { type: 'category', data: top.map((g) => catName(g.key)) },
-      series: [{ type: 'bar', name: t('dash.current'), data: top.map((g) => g.value), itemStyle: { color: '#3ba0ff' },
+      series: [{ type: 'bar', name: t('dash.current'), barMaxWidth: 26, data: top.map((g) => g.value), itemStyle: { color: '#3ba0ff' },
         label: { show: true, position: 'right', formatter: (p) => `${p.value}  ${t('dash.yoy')} ${pct(top[p.dataIndex].change_pct)} · ${t('dash.mom')} ${pct(momOf(top[p.dataIndex].key))}` } }],
     }, true);
 
@@ -113,7 +113,8 @@ export function createDashboardView(root, ctx) {
       backgroundColor: 'transparent',
       tooltip: { formatter: (p) => `${districtNames[p.name] || p.name}: ${p.value ?? 0}` },
       visualMap: { min: 0, max, left: 10, bottom: 10, calculable: true, inRange: { color: ['#163a5c', '#2f7fc1', '#f4d35e', '#d7263d'] }, textStyle: { color: '#9fb3c8' } },
-      series: [{ type: 'map', map: 'sg-districts', roam: true, zoom: 1.15, data: dvals,
+      // Small districts in the centre would print over each other: a label that does not fit is left out.
+      series: [{ type: 'map', map: 'sg-districts', roam: true, zoom: 1.15, data: dvals, labelLayout: { hideOverlap: true },
         label: { show: true, color: '#fff', fontSize: 10, formatter: (p) => districtNames[p.name] || p.name },
         itemStyle: { borderColor: '#0d1b2a' } }],
     }, true);
@@ -126,7 +127,7 @@ export function createDashboardView(root, ctx) {
       xAxis: { type: 'category', data: data.months.map((m) => m.label) },
       yAxis: { type: 'value' },
       series: [
-        { name: t('dash.police'), type: 'bar', stack: 'all', data: data.months.map((m) => group(m.r, 'police')), itemStyle: { color: '#3ba0ff' } },
+        { name: t('dash.police'), type: 'bar', stack: 'all', barMaxWidth: 48, data: data.months.map((m) => group(m.r, 'police')), itemStyle: { color: '#3ba0ff' } },
         { name: t('dash.diverted'), type: 'bar', stack: 'all', data: data.months.map((m) => group(m.r, 'non_police')), itemStyle: { color: '#2e9e5b' } },
       ],
     }, true);
