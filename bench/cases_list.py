@@ -5,7 +5,7 @@ Usage: python3 bench/cases_list.py --url http://127.0.0.1:8080 [--pages 20]
 
 Against a running server on the demo store (with its three years of
 history), logs in as the demo accounts and times, per account and query,
-the first page of GET /api/v1/cases (limit 50) and a walk of --pages pages
+the first page of GET /api/v1/cases (limit 50; all, and open=true) and a walk of --pages pages
 following next_cursor, then the same for GET /open311/v2/requests.json.
 Prints the median and the worst of the first pages (5 repeats) and the mean
 time per page of the walk. Standard library only.
@@ -66,6 +66,11 @@ def main():
         ("officer", "/api/v1/cases?limit=50&area=%d" % grid),
         ("gusu", "/api/v1/cases?limit=50&area=%d" % street),
         ("gusu", "/api/v1/cases?limit=50&area=%d" % community),
+        ("admin", "/api/v1/cases?limit=50&open=true"),
+        ("gusu", "/api/v1/cases?limit=50&open=true"),
+        ("officer", "/api/v1/cases?limit=50&open=true"),
+        ("gridworker", "/api/v1/cases?limit=50&open=true"),
+        ("officer", "/api/v1/cases?limit=50&open=true&area=%d" % grid),
         ("officer", "/open311/v2/requests.json?start_date=2020-01-01T00:00:00Z"),
         ("gridworker", "/open311/v2/requests.json?start_date=2020-01-01T00:00:00Z"),
     ]

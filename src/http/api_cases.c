@@ -822,6 +822,8 @@ int api_reports_check(void *appv, struct http_req *req, struct http_resp *resp)
 	near->p = (struct geo_point){ in->c.lon, in->c.lat };
 	memset(&f, 0, sizeof f);
 	f.since = now - CHECK_WINDOW_S;
+	/* Only open cases may be joined: read through their index, never the closed history. */
+	f.open = 1;
 	if ((rc = store_case_list(app->store, &f, near_one, near)))
 		goto out;
 	/* The one store_case_open would join: the nearest of the category within the rules. */
@@ -1328,6 +1330,7 @@ int api_cases_list(void *appv, struct http_req *req, struct http_resp *resp)
 	struct list_ctx ctx;
 	const char *limit_s = http_query(req, "limit"), *cursor_s = http_query(req, "cursor");
 	const char *area_s = http_query(req, "area"), *since_s = http_query(req, "since");
+	const char *open_s = http_query(req, "open");
 	int64_t v;
 	int rc;
 
@@ -1348,6 +1351,14 @@ int api_cases_list(void *appv, struct http_req *req, struct http_resp *resp)
 				  "category");
 	if (f.status && (strlen(f.status) == 0 || strlen(f.status) >= CASE_ID_MAX))
 		return http_error(resp, 400, "invalid", "status is not a case state", "status");
+	if (open_s) {
+		if (strcmp(open_s, "true") == 0)
+			f.open = 1;
+		else if (strcmp(open_s, "false") == 0)
+			f.open = -1;
+		else
+			return http_error(resp, 400, "invalid", "open must be true or false", "open");
+	}
 	if (limit_s && (api_parse_id(limit_s, &ctx.limit) || ctx.limit > CASES_LIMIT_MAX))
 		return http_error(resp, 400, "invalid", "limit must be an integer from 1 to 500",
 				  "limit");

@@ -541,8 +541,11 @@ int store_case_change_async(struct store *s, struct store_case_change *ch, store
 /* The filters other than the areas, as SQL after a WHERE clause, and their binding. */
 static void filter_sql(const struct store_case_filter *f, char *buf, size_t cap)
 {
-	snprintf(buf, cap, "%s%s%s%s", f->status ? " AND status=?" : "", f->type ? " AND type=?" : "",
-		 f->category ? " AND category=?" : "", f->since ? " AND created_at>=?" : "");
+	snprintf(buf, cap, "%s%s%s%s%s", f->status ? " AND status=?" : "", f->type ? " AND type=?" : "",
+		 f->category ? " AND category=?" : "", f->since ? " AND created_at>=?" : "",
+		 f->open > 0   ? " AND " STORE__CASE_OPEN_SQL
+		 : f->open < 0 ? " AND NOT (" STORE__CASE_OPEN_SQL ")"
+			       : "");
 }
 
 static void filter_bind(const struct store_case_filter *f, sqlite3_stmt *st, int col)
@@ -560,7 +563,7 @@ static void filter_bind(const struct store_case_filter *f, sqlite3_stmt *st, int
 /* Every case, newest first: the primary key read backwards. */
 static int list_all(sqlite3 *db, const struct store_case_filter *f, store_case_fn fn, void *ctx)
 {
-	char sql[512], where[128];
+	char sql[768], where[256];
 	sqlite3_stmt *st = NULL;
 	int rc;
 
@@ -672,7 +675,7 @@ static int list_areas(sqlite3 *db, const struct store_case_filter *f, store_case
 {
 	struct merge m = { db, { NULL }, NULL, 0 };
 	sqlite3_stmt *row = NULL;
-	char sql[512], where[128];
+	char sql[768], where[256];
 	int64_t below = f->before_id ? f->before_id : INT64_MAX;
 	int rc;
 
@@ -734,6 +737,158 @@ out:
 	return rc;
 }
 
+static int area_cmp(const void *a, const void *b)
+{
+	const struct store_case_area *x = a, *y = b;
+
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Whether one of a case's areas (ids by level, 0 for none) is in areas (sorted by area_cmp). */
+static bool in_areas(const int64_t ids[AREA_KIND_COUNT], const struct store_case_area *areas,
+		     size_t n)
+{
+	for (int k = 0; k < AREA_KIND_COUNT; k++) {
+		struct store_case_area key = { (enum area_kind)k, ids[k] };
+		if (ids[k] && bsearch(&key, areas, n, sizeof *areas, area_cmp))
+			return true;
+	}
+	return false;
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The open strays below an id, sorted (caller frees *out): a handful, read once per list. */
+static int open_strays(sqlite3 *db, int64_t below, int64_t **out, size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t *v = NULL;
+	size_t len = 0, cap = 0;
+	int rc = store__prepare(db, "SELECT s.case_id FROM case_strays s JOIN cases c ON c.id = s.case_id "
+				    "WHERE s.case_id < ? AND c." STORE__CASE_OPEN_SQL " ORDER BY s.case_id",
+				&st);
+
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, below);
+	for (;;) {
+		int step = sqlite3_step(st);
+		if (step != SQLITE_ROW) {
+			rc = step == SQLITE_DONE ? SG_OK : store__rc(step);
+			break;
+		}
+		if (len == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			int64_t *nv = realloc(v, nc * sizeof *nv);
+			if (!nv) {
+				rc = SG_ENOMEM;
+				break;
+			}
+			v = nv;
+			cap = nc;
+		}
+		v[len++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	if (rc) {
+		free(v);
+		return rc;
+	}
+	*out = v;
+	*n = len;
+	return SG_OK;
+}
+
+/*
+ * Open cases, newest first, through their partial index (cases_open): the
+ * closed history is never read. A scoped list picks its cases from the
+ * index's entries (which carry the areas; a case in none of them may still
+ * be a stray) instead of reading an index range per area, and reads the row
+ * of a case it takes, with the other filters: open cases are few, and one
+ * index for them keeps the cost of every report down.
+ */
+static int list_open(sqlite3 *db, const struct store_case_filter *f, store_case_fn fn, void *ctx)
+{
+	char sql[768], where[256];
+	sqlite3_stmt *ids = NULL, *row = NULL;
+	struct store_case_area *areas = NULL;
+	int64_t *strays = NULL, below = f->before_id ? f->before_id : INT64_MAX;
+	size_t nstrays = 0;
+	int rc;
+
+	if (f->nareas) {
+		if (!(areas = malloc(f->nareas * sizeof *areas)))
+			return SG_ENOMEM;
+		memcpy(areas, f->areas, f->nareas * sizeof *areas);
+		qsort(areas, f->nareas, sizeof *areas, area_cmp);
+	}
+	filter_sql(f, where, sizeof where);
+	if (!f->nareas && !f->strays) {
+		/* Unscoped: every open case is taken, so one statement reads them whole. */
+		snprintf(sql, sizeof sql,
+			 "SELECT " CASE_COLS " FROM cases INDEXED BY cases_open WHERE id<?%s "
+			 "ORDER BY id DESC",
+			 where);
+		if ((rc = store__prepare(db, sql, &row)))
+			goto out;
+		sqlite3_bind_int64(row, 1, below);
+		filter_bind(f, row, 2);
+		while ((rc = sqlite3_step(row)) == SQLITE_ROW) {
+			struct case_row c;
+			read_case(row, &c);
+			if (fn(ctx, &c))
+				break;
+		}
+		rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SG_OK : store__rc(rc);
+		goto out;
+	}
+	snprintf(sql, sizeof sql, "SELECT " CASE_COLS " FROM cases WHERE id=?%s", where);
+	if ((rc = store__prepare(db,
+				 "SELECT id,city_id,district_id,station_id,police_grid_id,street_id,"
+				 "community_id,gov_grid_id FROM cases INDEXED BY cases_open WHERE id<? "
+				 "AND " STORE__CASE_OPEN_SQL " ORDER BY id DESC",
+				 &ids)) ||
+	    (rc = store__prepare(db, sql, &row)) ||
+	    (f->strays && (rc = open_strays(db, below, &strays, &nstrays))))
+		goto out;
+	sqlite3_bind_int64(ids, 1, below);
+	while ((rc = sqlite3_step(ids)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(ids, 0), level[AREA_KIND_COUNT];
+		bool take;
+		for (int k = 0; k < AREA_KIND_COUNT; k++)
+			level[k] = sqlite3_column_int64(ids, 1 + k);
+		take = in_areas(level, areas, f->nareas) ||
+		       (nstrays && bsearch(&id, strays, nstrays, sizeof *strays, id_cmp));
+		if (!take)
+			continue;
+		sqlite3_reset(row);
+		sqlite3_bind_int64(row, 1, id);
+		filter_bind(f, row, 2);
+		if ((rc = sqlite3_step(row)) == SQLITE_ROW) {
+			struct case_row c;
+			read_case(row, &c);
+			if (fn(ctx, &c))
+				break;
+		} else if (rc != SQLITE_DONE) {
+			break;
+		}
+	}
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SG_OK : store__rc(rc);
+out:
+	sqlite3_finalize(ids);
+	sqlite3_finalize(row);
+	free(strays);
+	free(areas);
+	return rc;
+}
+
 int store_case_list(struct store *s, const struct store_case_filter *f, store_case_fn fn,
 		    void *ctx)
 {
@@ -743,7 +898,9 @@ int store_case_list(struct store *s, const struct store_case_filter *f, store_ca
 	if (f->nareas > STORE_CASE_AREAS_MAX || (f->nareas && !f->areas))
 		return SG_EINVAL;
 	db = store__read_begin(s);
-	if (f->nareas == 0 && !f->strays) {
+	if (f->open > 0) {
+		rc = list_open(db, f, fn, ctx);
+	} else if (f->nareas == 0 && !f->strays) {
 		rc = list_all(db, f, fn, ctx);
 	} else if ((rc = store__rc(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL))) == SG_OK) {
 		/* One snapshot for every stream, so a case moved meanwhile is not seen twice. */

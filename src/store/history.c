@@ -670,14 +670,17 @@ static int consume(struct load_ctx *lc)
  * Drops the cases' secondary indexes and triggers for the load and returns
  * their CREATE statements, NUL-separated (caller frees), to run again after.
  * The triggers only keep case_strays, which insert_cases keeps itself.
+ * Partial indexes stay: those of open cases take a handful of the history's
+ * rows, and building one afterwards would scan every case to find them.
  */
 static int drop_indexes(sqlite3 *db, char **sqls, size_t *len)
 {
 	sqlite3_stmt *st = NULL;
 	char *buf = NULL, drop[160];
 	size_t n = 0;
-	int rc = store__prepare(db, "SELECT type, name, sql FROM sqlite_master WHERE type IN "
-				    "('index','trigger') AND tbl_name='cases' AND sql IS NOT NULL",
+	int rc = store__prepare(db, "SELECT type, name, sql FROM sqlite_master WHERE tbl_name='cases' "
+				    "AND sql IS NOT NULL AND (type='trigger' OR (type='index' AND "
+				    "sql NOT LIKE '% WHERE %'))",
 				&st);
 
 	while (!rc && sqlite3_step(st) == SQLITE_ROW) {

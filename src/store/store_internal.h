@@ -113,6 +113,14 @@ int store__audit_append_tx(sqlite3 *db, const char *actor, const char *action,
 int store__stats_case_count(sqlite3 *db, const struct case_row *c, int police, int delta);
 int store__stats_case_resolved(sqlite3 *db, const struct case_row *c, int64_t at);
 
+/*
+ * An open case, as SQL: one still to be handled (not resolved, closed or
+ * cancelled; the console's and Open311's sense). The partial indexes of
+ * open cases (migrations.c) are defined by this very text, and a query that
+ * means to use one must say it alike for SQLite to see that it may.
+ */
+#define STORE__CASE_OPEN_SQL "status NOT IN ('resolved','closed','cancelled')"
+
 /* The migrations, in order; migration i has version i + 1. */
 extern const char *const store__migrations[];
 extern const int store__migration_count;

@@ -102,6 +102,14 @@ try {
   await page.click('#filters button[type=submit]');
   s.check(await waitFor(async () => (await page.textContent('#toast')).includes('多个区域')), 'a name borne by two areas asks for a choice', await page.textContent('#toast'));
   await page.fill('#filters input[name=area]', '');
+  // "open" is every open state at once, the server's open cases
+  await srv.post(`/api/v1/cases/${inScope.id}/transitions`, { to: 'resolved', version: (await srv.get('/api/v1/cases/' + inScope.id, admin)).body.version }, admin);
+  await page.selectOption('#filters select[name=status]', 'open');
+  await page.click('#filters button[type=submit]');
+  const openApi = (await srv.get('/api/v1/cases?open=true&limit=100&since=' + encodeURIComponent(new Date(Date.now() - 86400e3).toISOString().replace(/\.\d+Z$/, 'Z')), admin)).body.cases.map((c) => c.id);
+  const openRows = await waitFor(async () => { const r = await page.$$eval('#rows tr[data-id]', (trs) => trs.map((tr) => +tr.dataset.id)); return r.includes(far.id) && !r.includes(inScope.id) && r; });
+  s.check(openRows && openRows.join() === openApi.join(), 'the board\'s open filter lists the server\'s open cases, not a resolved one', [openRows, openApi]);
+  await page.selectOption('#filters select[name=status]', '');
   await page.click('#filters button[type=submit]');
 
   // --- first-priority cases alert every console that may act on them

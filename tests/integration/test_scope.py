@@ -181,6 +181,34 @@ with Server.demo() as srv:
     cases = all_cases()
     newest_first = sorted(cases, reverse=True)
 
+    # A third of the cases ended in each way a case ends (resolved, closed, cancelled), the
+    # strays among them, so that open= has both kinds to tell apart in every list.
+    ended = 0
+    for n, i in enumerate(sorted(cases)):
+        if n % 3 and i not in (stray_in, stray_out):
+            continue
+        c = srv.get("/api/v1/cases/%d" % i, token=admin)[1]
+        path = ["resolved"] if c["type"] == "incident" else ["acknowledged", "resolved"]
+        if n % 9 == 3:
+            path.append("closed")
+        elif n % 9 == 6 and c["type"] == "incident":
+            path = ["cancelled"]
+        for to in path:
+            st, c = srv.post("/api/v1/cases/%d/transitions" % i, {"to": to, "version": c["version"]}, token=admin)
+        ended += st == 200
+    s.check(ended > 60, "a third of the cases are ended", ended)
+    status = {}
+    cursor = None
+    while True:
+        body = srv.get("/api/v1/cases?limit=500" + ("&cursor=" + cursor if cursor else ""), token=admin)[1]
+        status.update({c["id"]: c["status"] for c in body["cases"]})
+        cursor = body["next_cursor"]
+        if not cursor:
+            break
+    is_open = {i: st not in ("resolved", "closed", "cancelled") for i, st in status.items()}
+    s.check({"resolved", "closed", "cancelled"} <= set(status.values()) and any(is_open.values()),
+            "cases are open, resolved, closed and cancelled", sorted(set(status.values())))
+
     # What each user may read, asked case by case (the reference the lists must match).
     visible = {}
     for who, tok in users.items():
@@ -232,4 +260,28 @@ with Server.demo() as srv:
         got = [int(r["service_request_id"]) for r in body] if st == 200 else None
         s.check(got == visible[who], "%s: Open311 lists exactly the visible requests" % who,
                 (st, len(got or []), len(visible[who])))
+
+    # open=true: exactly the visible cases still to be handled, through the open cases' own
+    # indexes (the strays included); open=false: the others.
+    every = sorted(status, reverse=True)
+    for who, tok in list(users.items()) + [("admin", admin)]:
+        mine_all = every if who == "admin" else visible[who]
+        for flag, want_open in (("true", True), ("false", False)):
+            ids, full, ok = walk(srv, tok, "&open=" + flag, limit=4)
+            want = [i for i in mine_all if is_open[i] == want_open]
+            s.check(ok and full and ids == want and len(want) > 0, "%s: open=%s pages through exactly those cases"
+                    % (who, flag), (len(ids), len(want), sorted(set(ids) ^ set(want))[:10]))
+    for who, kind in levels:
+        aid = cases[probe][kind]
+        ids, full, ok = walk(srv, users[who], "&open=true&area=%d" % aid, limit=2)
+        want = [i for i in in_area(aid) if is_open[i]]
+        s.check(ok and ids == want and full, "%s: open=true&area=%s lists exactly its open cases" % (who, kind),
+                (len(ids), len(want)))
+    ids, full, ok = walk(srv, users["gusu"], "&open=true&category=theft", limit=2)
+    s.check(ok and ids == [i for i in visible["gusu"] if is_open[i] and
+                           srv.get("/api/v1/cases/%d" % i, token=admin)[1]["category"] == "theft"],
+            "open=true combines with other filters", len(ids))
+    for bad in ("yes", "", "TRUE", "1"):
+        st, body = srv.get("/api/v1/cases?open=" + bad, token=admin)
+        s.check(st == 400 and is_error(body, field="open"), "open=%r is a 400 naming open" % bad, body)
 s.done()

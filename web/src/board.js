@@ -59,7 +59,7 @@ export function createBoardView(root, ctx) {
   function fillFilters() {
     const keep = Object.fromEntries(['status', 'type', 'category', 'since'].map((k) => [k, form[k].value]));
     const any = `<option value="">${esc(t('board.any'))}</option>`;
-    form.status.innerHTML = any + STATES.map((s) => `<option value="${s}">${esc(label('state', s))}</option>`).join('');
+    form.status.innerHTML = any + `<option value="open">${esc(t('board.open'))}</option>` + STATES.map((s) => `<option value="${s}">${esc(label('state', s))}</option>`).join('');
     form.type.innerHTML = any + ['incident', 'referral'].map((s) => `<option value="${s}">${esc(label('type', s))}</option>`).join('');
     form.category.innerHTML = any + ctx.categories.map((c) => `<option value="${esc(c.id)}">${esc(nameOf(c))}</option>`).join('');
     form.since.innerHTML = Object.keys(SINCE).map((k) => `<option value="${k}">${esc(t('since.' + k))}</option>`).join('');
@@ -107,7 +107,9 @@ export function createBoardView(root, ctx) {
     if (!more) {
       let area;
       try { area = await areaParam(form.area.value.trim()); } catch (e) { ctx.toast(e.message, 5000); return; }
-      filter = { status: form.status.value, type: form.type.value, category: form.category.value, area, since: sinceIso() };
+      const st = form.status.value;
+      filter = { status: st === 'open' ? '' : st, open: st === 'open' ? 'true' : '', type: form.type.value,
+        category: form.category.value, area, since: sinceIso() };
       rows = [];
     }
     try {
@@ -122,6 +124,7 @@ export function createBoardView(root, ctx) {
   // Whether a case (from the stream) belongs in the list as filtered.
   function matches(c) {
     if (filter.status && c.status !== filter.status) return false;
+    if (filter.open && !live.isOpen(c)) return false;
     if (filter.type && c.type !== filter.type) return false;
     if (filter.category && c.category !== filter.category) return false;
     if (filter.since && Date.parse(c.created_at) < Date.parse(filter.since)) return false;

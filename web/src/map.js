@@ -182,9 +182,10 @@ export function createMapView(root, ctx) {
     }
   }
 
+  // The cases still to be handled, however old (newest 500 first); the
+  // stream adds what comes and fades what is resolved.
   async function loadCases() {
-    const since = new Date(Date.now() - 24 * 3600e3).toISOString().replace(/\.\d+Z$/, 'Z');
-    const r = await api.get('/api/v1/cases' + api.qs({ since, limit: 500 }));
+    const r = await api.get('/api/v1/cases' + api.qs({ open: 'true', limit: 500 }));
     for (const c of r.cases) live.upsert(c);
   }
 
@@ -214,9 +215,9 @@ export function createMapView(root, ctx) {
       }
       html += `<div id="team">${await teamHtml(loc.areas)}</div>`;
       const finest = focus || loc.areas.find((a) => a.kind === 'police_grid') || loc.areas[0];
-      const r = await api.get('/api/v1/cases' + api.qs({ area: finest.id, limit: 200 }));
-      const open = r.cases.filter(live.isOpen);
-      html += `<h3>${t('place.open_cases')} · ${esc(finest.name)} (${open.length})</h3>`;
+      const r = await api.get('/api/v1/cases' + api.qs({ area: finest.id, open: 'true', limit: 200 }));
+      const open = r.cases;
+      html += `<h3>${t('place.open_cases')} · ${esc(finest.name)} (${open.length}${r.next_cursor ? '+' : ''})</h3>`;
       html += open.length ? open.slice(0, 30).map((c) => caseMini(c, ctx)).join('') : `<p class="muted">${t('place.none')}</p>`;
       el.innerHTML = html;
       for (const row of el.querySelectorAll('[data-case]')) row.addEventListener('click', () => ctx.go('board', +row.dataset.case));
