@@ -139,8 +139,8 @@ static bool area_matches(struct catalog *cat, uint32_t i, const char *q, size_t 
 
 /*
  * The shared list: areas of an optional kind under an optional parent, in id
- * order, visible to the caller, optionally those answering a search (q). JSON pages by cursor (the last id seen);
- * GeoJSON gives every match at once.
+ * order, visible to the caller, optionally only those answering a search (q).
+ * JSON pages by cursor (the last id seen); GeoJSON gives every match at once.
  */
 static int list_areas(struct app *app, struct http_req *req, struct http_resp *resp,
 		      uint32_t parent)

@@ -771,8 +771,9 @@ static int open_strays(sqlite3 *db, int64_t below, int64_t **out, size_t *n)
 	sqlite3_stmt *st = NULL;
 	int64_t *v = NULL;
 	size_t len = 0, cap = 0;
-	int rc = store__prepare(db, "SELECT s.case_id FROM case_strays s JOIN cases c ON c.id = s.case_id "
-				    "WHERE s.case_id < ? AND c." STORE__CASE_OPEN_SQL " ORDER BY s.case_id",
+	int rc = store__prepare(db,
+				"SELECT s.case_id FROM case_strays s JOIN cases c ON c.id = s.case_id "
+				"WHERE s.case_id < ? AND c." STORE__CASE_OPEN_SQL " ORDER BY s.case_id",
 				&st);
 
 	if (rc)

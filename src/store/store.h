@@ -230,8 +230,8 @@ struct store_case_filter {
 	int64_t since;                        /* created_at >= since; 0: any */
 	/*
 	 * 1: open cases only (not resolved, closed or cancelled), read through
-	 * their own indexes, so as cheap however long the history; -1: only
-	 * those that are not open; 0: any.
+	 * their own index, as cheap however long the history; -1: only those
+	 * that are not open; 0: any.
 	 */
 	int open;
 	int64_t before_id;                    /* id < before_id (the cursor); 0: from the newest */
