@@ -32,6 +32,20 @@ await page.waitForSelector('#place #team h3');
 await page.waitForTimeout(500);
 await page.screenshot({ path: out('console-map.png') });
 
+// finding a place: an area searched by name, framed and outlined, with its open cases
+// (the header's alert counts the first-priority reports filed above)
+await page.uncheck('[data-layer=fusion]');
+await page.check('[data-layer=gov_grid]');
+await page.fill('#place-search input[name=q]', '山塘社区');
+await page.waitForSelector('#search-hits .hit');
+await page.click('#search-hits .hit[data-kind=community]');
+await page.waitForSelector('#place .areas-list');
+await page.waitForTimeout(1200);
+await page.focus('#place-search input[name=q]'); // the hits again, above the place
+await page.waitForTimeout(300);
+await page.screenshot({ path: out('console-search.png') });
+await page.check('[data-layer=fusion]');
+
 // intake desk with a preview
 await page.click('#nav a[data-view=intake]');
 await page.fill('#intake-form textarea[name=text]', '小区门口又有人打起来了，有人受伤');

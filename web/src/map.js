@@ -239,7 +239,7 @@ export function createMapView(root, ctx) {
     if (seq !== searchSeq) return; // typed on meanwhile
     hits = r.areas;
     hitsEl.innerHTML = hits.length
-      ? hits.map((a, i) => `<div class="hit" data-hit="${i}"><span class="kind">${esc(label('kind', a.kind))}</span>${esc(a.name)} <span class="muted">${esc(a.code || '')}</span></div>`).join('') +
+      ? hits.map((a, i) => `<div class="hit" data-hit="${i}" data-kind="${esc(a.kind)}"><span class="kind">${esc(label('kind', a.kind))}</span>${esc(a.name)} <span class="muted">${esc(a.code || '')}</span></div>`).join('') +
         (r.next_cursor ? `<p class="muted">${esc(t('map.search_more').replace('{n}', SEARCH_LIMIT))}</p>` : '')
       : `<p class="muted">${esc(t('map.search_none'))}</p>`;
   }

@@ -78,7 +78,7 @@ export default {
   'source.110': '110', 'source.12345': '12345', 'source.app': 'App', 'source.walk_in': 'Walk-in',
   'board.title': 'Cases',
   'board.status': 'Status', 'board.type': 'Type', 'board.category': 'Category', 'board.area': 'Area (name or code)',
-  'board.since': 'Time', 'board.any': 'Any', 'board.open': 'Open (every open state)', 'board.apply': 'Filter',
+  'board.since': 'Time', 'board.any': 'Any', 'board.open': 'Open', 'board.apply': 'Filter',
   'since.1h': 'Last hour', 'since.24h': 'Last 24 hours', 'since.7d': 'Last 7 days', 'since.30d': 'Last 30 days', 'since.all': 'All',
   'board.empty': 'No case matches',
   'board.more': 'Load more',

@@ -78,7 +78,7 @@ export default {
   'source.110': '110', 'source.12345': '12345', 'source.app': 'APP', 'source.walk_in': '来访',
   'board.title': '警情/工单',
   'board.status': '状态', 'board.type': '类型', 'board.category': '类别', 'board.area': '区域（名称或编码）',
-  'board.since': '时间', 'board.any': '全部', 'board.apply': '筛选', 'board.open': '未结（全部未结状态）',
+  'board.since': '时间', 'board.any': '全部', 'board.apply': '筛选', 'board.open': '未结',
   'since.1h': '近 1 小时', 'since.24h': '近 24 小时', 'since.7d': '近 7 天', 'since.30d': '近 30 天', 'since.all': '全部',
   'board.empty': '没有符合条件的警情/工单',
   'board.more': '加载更多',
