@@ -188,6 +188,22 @@ int api_intake_finish(struct app *app, struct api_intake_job *job, int rc,
 void api_intake_job_free(struct api_intake_job *job);
 
 /*
+ * A report read and decided, ready for store_case_open: the bulk ingest
+ * (api_events.c) stores many in one command. api_intake_read does for one
+ * report object what api_intake_prepare does (validate, locate, classify,
+ * route), into *in, with the classifier's answer in *cls; skip names one
+ * extra member to accept ("kind") or NULL. obj must outlive *in: r.text is
+ * borrowed from it.
+ */
+struct api_intake {
+	struct case_row c;
+	struct report_row r;
+	struct store_case_open op;
+};
+int api_intake_read(struct app *app, struct api_session *s, json_t *obj, const char *skip,
+		    struct api_intake *in, struct classify_result *cls, struct intake_error *e);
+
+/*
  * A write answered after its commit without holding a worker (api_commit.c).
  * A handler's state begins with struct api_commit (allocated with calloc):
  * the first call validates (errors are answered at once: api_commit_free),
