@@ -37,8 +37,8 @@ await page.screenshot({ path: out('console-map.png') });
 await page.uncheck('[data-layer=fusion]');
 await page.check('[data-layer=gov_grid]');
 await page.fill('#place-search input[name=q]', '山塘社区');
-await page.waitForSelector('#search-hits .hit');
-await page.click('#search-hits .hit[data-kind=community]');
+await page.waitForSelector('#place-search-hits .hit');
+await page.click('#place-search-hits .hit[data-kind=community]');
 await page.waitForSelector('#place .areas-list');
 await page.waitForTimeout(1200);
 await page.focus('#place-search input[name=q]'); // the hits again, above the place

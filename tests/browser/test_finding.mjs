@@ -24,13 +24,13 @@ try {
   await page.waitForSelector('#cmd-map path', { timeout: 10000 });
   await page.fill('#place-search input[name=q]', '山塘');
   const want = (await srv.get('/api/v1/areas?limit=20&q=' + encodeURIComponent('山塘'), admin)).body.areas;
-  const hitNames = () => page.$$eval('#search-hits .hit', (hs) => hs.map((h) => h.textContent));
+  const hitNames = () => page.$$eval('#place-search-hits .hit', (hs) => hs.map((h) => h.textContent));
   const shown = await waitFor(async () => { const h = await hitNames(); return h.length === want.length && h; }, 5000);
   s.check(want.length > 1 && shown && shown.every((t, i) => t.includes(want[i].name)),
     'typing a name lists the areas the server finds, in its order', [shown, want.map((a) => a.name)]);
   const community = want.find((a) => a.kind === 'community');
   const i = want.indexOf(community);
-  await page.click(`#search-hits .hit[data-hit="${i}"]`);
+  await page.click(`#place-search-hits .hit[data-hit="${i}"]`);
   await page.waitForSelector('#place .areas-list', { timeout: 10000 });
   const listed = await page.textContent('#place .areas-list');
   s.check(listed.includes(community.name) && listed.includes(community.code),
@@ -48,7 +48,28 @@ try {
   s.check(await waitFor(async () => (await page.textContent('#place .areas-list').catch(() => '')).includes(station.code), 8000),
     'a station\'s code in any case, then Enter, shows the station', station.code);
   await page.fill('#place-search input[name=q]', '没有这个地方');
-  s.check(await waitFor(async () => (await page.textContent('#search-hits')).includes('未找到')), 'a search that finds nothing says so');
+  s.check(await waitFor(async () => (await page.textContent('#place-search-hits')).includes('未找到')), 'a search that finds nothing says so');
+
+  // The intake desk takes a place from an area's name: a point inside it, previewed.
+  await page.click('#nav a[data-view=intake]');
+  await page.fill('#intake-form textarea[name=text]', '小区门口有人打架');
+  await page.fill('#intake-place-search input[name=q]', community.name);
+  await page.waitForSelector(`#intake-place-search-hits .hit[data-kind=community]`, { timeout: 5000 });
+  const deskHits = await page.$$eval('#intake-place-search-hits .hit', (hs) => hs.map((h) => h.textContent));
+  const at = deskHits.findIndex((h) => h.includes(community.code));
+  await page.click(`#intake-place-search-hits .hit[data-hit="${at}"]`);
+  const filled = await waitFor(async () => { const lon = await page.inputValue('#intake-form input[name=lon]'); return lon && lon; });
+  const lon = Number(filled), lat = Number(await page.inputValue('#intake-form input[name=lat]'));
+  const there = (await srv.get(`/api/v1/locate?lon=${lon}&lat=${lat}`, admin)).body.areas;
+  s.check(at >= 0 && there.some((a) => a.id === community.id), 'an area chosen at the intake desk places the report inside it', [lon, lat, community.code]);
+  s.check(await waitFor(async () => (await page.textContent('#preview').catch(() => '')).includes(community.name)),
+    'and the preview says where it goes from there', await page.textContent('#preview'));
+  const typedChecks = await page.evaluate(() => performance.getEntriesByType('resource').filter((e) => e.name.includes('/reports/check')).length);
+  await page.fill('#intake-place-search input[name=q]', '山塘');
+  await page.waitForTimeout(700);
+  s.check((await page.evaluate(() => performance.getEntriesByType('resource').filter((e) => e.name.includes('/reports/check')).length)) === typedChecks,
+    'typing in the place search does not ask for a preview');
+  await page.click('#nav a[data-view=map]');
 
   // The officer's search holds only the station's areas.
   const offPage = await newPage();
@@ -56,7 +77,7 @@ try {
   await offPage.waitForSelector('#cmd-map path', { timeout: 10000 });
   const offWant = (await srv.get('/api/v1/areas?limit=20&q=' + encodeURIComponent('派出所'), officer)).body.areas;
   await offPage.fill('#place-search input[name=q]', '派出所');
-  const offShown = await waitFor(async () => { const h = await offPage.$$eval('#search-hits .hit', (hs) => hs.map((x) => x.textContent)); return h.length === offWant.length && h.length > 0 && h; });
+  const offShown = await waitFor(async () => { const h = await offPage.$$eval('#place-search-hits .hit', (hs) => hs.map((x) => x.textContent)); return h.length === offWant.length && h.length > 0 && h; });
   const me = (await srv.get('/api/v1/me', officer)).body.scope[0];
   s.check(offShown && offWant.every((a) => a.id === me.id || a.parent === me.id || a.name.startsWith(me.name)),
     'the officer finds only areas of the station', [offShown, me.name]);

@@ -1,5 +1,6 @@
 // intake.js — the intake desk (接警台) for 110/12345 operators: a report's
-// source, text, caller and place (typed or clicked on the map). Before it is
+// source, text, caller and place (typed, clicked on the map, or a point inside
+// an area found by name: the caller says "山塘社区"). Before it is
 // saved, POST /api/v1/reports/check shows how it will be classified, where
 // it will go and which open cases nearby it may duplicate; one click files
 // it, or files and diverts it to a department.
@@ -7,6 +8,7 @@ import * as api from './api.js';
 import { t, label, nameOf, onLangChange, applyLabels, fmtTime } from './i18n.js';
 import { toDisplay, getDisplayCrs, geometryToDisplay } from './coord.js';
 import { esc, caseMini } from './dom.js';
+import { createAreaSearch, interiorPoint } from './areasearch.js';
 
 export function createIntakeView(root, ctx) {
   const mayFile = ctx.me.role !== 'analyst';
@@ -26,6 +28,7 @@ export function createIntakeView(root, ctx) {
           <label style="flex:1"><span data-i18n="intake.lat"></span><input name="lat" inputmode="decimal"></label>
         </div>
         <p class="muted" data-i18n="intake.pick"></p>
+        <div class="search" id="intake-search"></div>
         <label><span data-i18n="intake.category"></span><select name="category"></select></label>
         <div class="row">
           <button type="button" id="check-btn" data-i18n="intake.check"></button>
@@ -81,6 +84,21 @@ export function createIntakeView(root, ctx) {
     const [w, s, e, n] = a.bbox;
     map.fitBounds([toDisplay(w, s), toDisplay(e, n)]);
   }).catch(() => {});
+
+  // A named area stands for the place: a point surely inside it, in the
+  // typed coordinates' datum, framed and outlined on the map.
+  let areaOutline = null;
+  createAreaSearch(root.querySelector('#intake-search'), ctx, async (a) => {
+    const [lon, lat] = interiorPoint(a.geometry);
+    const [dlat, dlon] = toDisplay(lon, lat);
+    form.lon.value = dlon.toFixed(6);
+    form.lat.value = dlat.toFixed(6);
+    if (areaOutline) map.removeLayer(areaOutline);
+    areaOutline = L.geoJSON({ type: 'Feature', properties: {}, geometry: geometryToDisplay(JSON.parse(JSON.stringify(a.geometry))) },
+      { style: { color: '#ff7a00', weight: 2, fill: false, className: 'sg-found' }, interactive: false }).addTo(map);
+    map.fitBounds(areaOutline.getBounds(), { maxZoom: 16 });
+    schedule(0);
+  }, { id: 'intake-place-search', placeholder: 'intake.place_search' });
 
   function body() {
     const b = { source: form.source.value, text: form.text.value.trim(), lon: Number(form.lon.value), lat: Number(form.lat.value) };
@@ -169,7 +187,7 @@ export function createIntakeView(root, ctx) {
     }
   }
 
-  form.addEventListener('input', (e) => { if (e.target.name !== 'department') schedule(); });
+  form.addEventListener('input', (e) => { if (e.target.name !== 'department' && e.target.name !== 'q') schedule(); });
   form.addEventListener('change', (e) => { if (e.target.name === 'category' || e.target.name === 'source') schedule(0); });
   root.querySelector('#check-btn').addEventListener('click', () => check());
   form.addEventListener('submit', (e) => { e.preventDefault(); file(false); });

@@ -10,6 +10,7 @@ import { toDisplay, geometryToDisplay, getDisplayCrs } from './coord.js';
 import { esc, caseMini } from './dom.js';
 import { createUnitLayer, UNIT_STATUSES } from './units.js';
 import { teamHtml } from './team.js';
+import { createAreaSearch, interiorPoint } from './areasearch.js';
 
 const GRID_MIN_ZOOM = 14; // governance grids (11,834 city-wide) load by viewport from here
 const PRIO_COLOR = { 1: '#d7263d', 2: '#f46036', 3: '#e2b714', 4: '#7d8b99' };
@@ -19,35 +20,6 @@ const STATIC_LAYERS = {
   police_grid: { simplify: 5, style: { color: '#7b3fbf', weight: 1, fillOpacity: 0.02, dashArray: '3 3' } },
 };
 
-const SEARCH_LIMIT = 20;
-
-// A point inside a (multi)polygon, as [lon, lat]: for its largest part, on
-// the horizontal line through the middle of the part's bounding box, the
-// middle of the widest stretch inside (even-odd over every ring, so holes
-// are outside). A centroid can fall outside a concave grid; this cannot.
-function interiorPoint(geom) {
-  const polys = geom.type === 'MultiPolygon' ? geom.coordinates : [geom.coordinates];
-  let part = null, size = -1, minY = 0, maxY = 0;
-  for (const p of polys) {
-    const xs = p[0].map((c) => c[0]), ys = p[0].map((c) => c[1]);
-    const lo = Math.min(...ys), hi = Math.max(...ys), s = (Math.max(...xs) - Math.min(...xs)) * (hi - lo);
-    if (s > size) { part = p; size = s; minY = lo; maxY = hi; }
-  }
-  // Off the exact middle, so the line does not run through a vertex.
-  const y = (minY + maxY) / 2 + (maxY - minY) * 1e-7;
-  const xs = [];
-  for (const ring of part) {
-    for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
-      const [x1, y1] = ring[j], [x2, y2] = ring[i];
-      if ((y1 > y) !== (y2 > y)) xs.push(x1 + (y - y1) * (x2 - x1) / (y2 - y1));
-    }
-  }
-  xs.sort((a, b) => a - b);
-  let best = null;
-  for (let i = 0; i + 1 < xs.length; i += 2) if (!best || xs[i + 1] - xs[i] > best[1] - best[0]) best = [xs[i], xs[i + 1]];
-  return best ? [(best[0] + best[1]) / 2, y] : part[0][0];
-}
-
 // A stable, distinct colour per police grid id (golden-angle hues).
 function gridColor(id) { return 'hsl(' + ((id * 137.508) % 360).toFixed(0) + ',65%,55%)'; }
 
@@ -56,10 +28,7 @@ export function createMapView(root, ctx) {
     <div class="mapview">
       <div class="map" id="cmd-map"></div>
       <aside class="side">
-        <div class="card search">
-          <form id="place-search"><input name="q" type="search" data-i18n-ph="map.search_ph" autocomplete="off" maxlength="30"></form>
-          <div id="search-hits"></div>
-        </div>
+        <div class="card search" id="map-search"></div>
         <div class="layers card">
           <h3 data-i18n="layer.title"></h3>
           ${['district', 'station', 'police_grid', 'gov_grid', 'fusion', 'cases', 'units'].map((k) =>
@@ -229,52 +198,17 @@ export function createMapView(root, ctx) {
   map.on('click', (e) => showPlace(e.latlng));
 
   // ---- an area found by name or code ----
-  const searchForm = root.querySelector('#place-search'), hitsEl = root.querySelector('#search-hits');
-  let hits = [], searchSeq = 0, searchTimer = null, foundLayer = null;
-
-  async function search(q) {
-    const seq = ++searchSeq;
-    if (!q) { hits = []; hitsEl.innerHTML = ''; return; }
-    const r = await api.get('/api/v1/areas' + api.qs({ q, limit: SEARCH_LIMIT }));
-    if (seq !== searchSeq) return; // typed on meanwhile
-    hits = r.areas;
-    hitsEl.innerHTML = hits.length
-      ? hits.map((a, i) => `<div class="hit" data-hit="${i}" data-kind="${esc(a.kind)}"><span class="kind">${esc(label('kind', a.kind))}</span>${esc(a.name)} <span class="muted">${esc(a.code || '')}</span></div>`).join('') +
-        (r.next_cursor ? `<p class="muted">${esc(t('map.search_more').replace('{n}', SEARCH_LIMIT))}</p>` : '')
-      : `<p class="muted">${esc(t('map.search_none'))}</p>`;
-  }
-
   // Frames the area, outlines it, and shows a place inside it with its open cases.
-  async function focusArea(id) {
-    const a = await api.get('/api/v1/areas/' + id);
+  let foundLayer = null;
+  async function focusArea(a) {
     const [lon, lat] = interiorPoint(a.geometry);
     const shape = { type: 'Feature', properties: {}, geometry: geometryToDisplay(JSON.parse(JSON.stringify(a.geometry))) };
-    hitsEl.hidden = true; // the place panel below is what the operator reads now; focus shows the hits again
     if (foundLayer) map.removeLayer(foundLayer);
     foundLayer = L.geoJSON(shape, { style: { color: '#ff7a00', weight: 3, fill: false, className: 'sg-found' }, interactive: false, pane: 'cases' }).addTo(map);
     map.fitBounds(foundLayer.getBounds(), { maxZoom: 17 });
     await showPlace(L.latLng(toDisplay(lon, lat)), a);
   }
-
-  searchForm.q.addEventListener('focus', () => { hitsEl.hidden = false; });
-  searchForm.q.addEventListener('input', () => {
-    hitsEl.hidden = false;
-    clearTimeout(searchTimer);
-    searchTimer = setTimeout(() => search(searchForm.q.value.trim()).catch(ctx.error), 200);
-  });
-  // Enter takes the first hit.
-  searchForm.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    clearTimeout(searchTimer);
-    try {
-      await search(searchForm.q.value.trim());
-      if (hits[0]) await focusArea(hits[0].id);
-    } catch (err) { ctx.error(err); }
-  });
-  hitsEl.addEventListener('click', (e) => {
-    const h = e.target.closest('[data-hit]');
-    if (h) focusArea(hits[+h.dataset.hit].id).catch(ctx.error);
-  });
+  createAreaSearch(root.querySelector('#map-search'), ctx, focusArea);
 
   // A unit named in the panel: centre it and show its tooltip.
   function focusUnit(id) {
