@@ -949,12 +949,7 @@ static size_t lines_of(size_t n)
 	return (n + RECORD_ALIGN - 1) / RECORD_ALIGN;
 }
 
-/*
- * Appends the record in b->rec to the pool on a cache line and returns
- * its cell reference. A record without edges depends only on which areas cover the
- * cell, so such records are shared: cells inside the same areas of every
- * layer, and every cell outside all areas, reuse one.
- */
+/* A cell reference: the record's first cache line and how many more it takes. */
 static uint32_t make_ref(size_t line, size_t len)
 {
 	size_t more = lines_of(len) - 1;
@@ -962,6 +957,12 @@ static uint32_t make_ref(size_t line, size_t len)
 	       (uint32_t)(more < REF_LINES_MAX ? more : REF_LINES_MAX);
 }
 
+/*
+ * Appends the record in b->rec to the pool on a cache line and returns
+ * its cell reference. A record without edges depends only on which areas cover the
+ * cell, so such records are shared: cells inside the same areas of every
+ * layer, and every cell outside all areas, reuse one.
+ */
 static int emit_record(struct bld *b, bool shareable, uint32_t *ref)
 {
 	const union unit *rec = b->rec.p;
