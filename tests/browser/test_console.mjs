@@ -65,6 +65,9 @@ try {
   s.check((await desk.textContent('#pv-org')).includes(expect.case.org.name), 'the preview names the station it goes to',
     [await desk.textContent('#pv-org'), expect.case.org.name]);
   s.check((await desk.textContent('#preview')).includes('500'), 'no open case nearby yet');
+  const mins = Math.round((Date.parse(expect.case.deadline_at) - Date.parse(expect.case.created_at)) / 60000);
+  s.check(mins > 0 && (await desk.textContent('#pv-deadline')).startsWith(mins + ' 分钟内'),
+    'the preview gives the deadline as the time the case will have', [await desk.textContent('#pv-deadline'), mins]);
 
   // --- file it: it reaches the other consoles through the stream within 2 s
   const t0 = Date.now();

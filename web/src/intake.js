@@ -130,6 +130,14 @@ export function createIntakeView(root, ctx) {
     }
   }
 
+  // The time the case will have, as the operator says it to a caller: "within 5 minutes (by 09:15)".
+  function within(c) {
+    const s = (Date.parse(c.deadline_at) - Date.parse(c.created_at)) / 1000;
+    if (!(s > 0)) return fmtTime(c.deadline_at, false);
+    const d = s >= 3600 ? +(s / 3600).toFixed(1) + ' ' + t('unit.hours') : Math.round(s / 60) + ' ' + t('unit.min');
+    return t('intake.within').replace('{d}', d).replace('{t}', fmtTime(c.deadline_at, false));
+  }
+
   function renderPreview() {
     if (!last) return;
     const r = last, c = r.case, cl = r.classification;
@@ -146,7 +154,7 @@ export function createIntakeView(root, ctx) {
       <dt>${t('intake.terms')}</dt><dd>${cl.terms.map(esc).join('、') || '—'} <span class="muted">(${t('intake.score')} ${cl.score})</span></dd>
       <dt>${t('intake.goes_to')}</dt><dd id="pv-org">${esc(nameOf(c.org.kind === 'department' ? (ctx.department(c.org.id) || c.org) : c.org))}</dd>
       <dt>${t('col.place')}</dt><dd>${c.areas.slice(0, 3).map((a) => esc(a.name)).join(' · ')}</dd>
-      <dt>${t('intake.deadline')}</dt><dd>${fmtTime(c.deadline_at, false)}</dd>`;
+      <dt>${t('intake.deadline')}</dt><dd id="pv-deadline">${esc(within(c))}</dd>`;
     if (r.would_join) html += `<dt>${t('intake.would_join')}</dt><dd><b>#${r.would_join}</b></dd>`;
     html += `</dl><h3>${t('intake.nearby')}</h3>`;
     html += r.nearby.length

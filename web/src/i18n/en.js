@@ -69,6 +69,7 @@ export default {
   'intake.terms': 'Matched terms',
   'intake.goes_to': 'Goes to',
   'intake.deadline': 'Deadline',
+  'intake.within': 'within {d} (by {t})',
   'intake.would_join': 'Would join open case',
   'intake.nearby': 'Open cases nearby (possible duplicates)',
   'intake.no_nearby': 'No open case within 500 m',

@@ -69,6 +69,7 @@ export default {
   'intake.terms': '命中词',
   'intake.goes_to': '将派往',
   'intake.deadline': '处置时限',
+  'intake.within': '{d}内（{t} 前）',
   'intake.would_join': '将并入已有警情',
   'intake.nearby': '附近未结警情（可能重复）',
   'intake.no_nearby': '附近 500 米内无未结警情',
