@@ -2,11 +2,18 @@
  * test_city.c — the demo city: counts, real codes and names, the hierarchy,
  * exact tiling of every layer, determinism, and well-known places.
  *
- * Includes city.c to reach its helpers (apportioning, numerals, the PRNG).
+ * Includes the generator's files to reach their helpers (apportioning,
+ * numerals, the PRNG); the library's copies are then never linked in.
  * The city is built three times (seed 1 twice, seed 2 once); the first build
  * is timed and the time printed.
  */
 #include "../../../src/demo/city.c"
+#include "../../../src/demo/city_districts.c"
+#include "../../../src/demo/city_divisions.c"
+#include "../../../src/demo/city_geom.c"
+#include "../../../src/demo/city_gov.c"
+#include "../../../src/demo/city_police.c"
+#include "../../../src/demo/city_split.c"
 
 #include <time.h>
 
@@ -105,14 +112,14 @@ static void test_real_codes_and_names_are_kept(void)
 /* Every community row of the CSV is an area with its code, name, and its street as parent. */
 static void test_every_village_row_is_a_community_under_its_street(void)
 {
-	struct divisions d = { 0 };
+	struct demo__divisions d = { 0 };
 	size_t missing = 0, wrong = 0;
 
-	CHECK_EQ_INT(divisions_parse(&d), SG_OK);
+	CHECK_EQ_INT(demo__divisions_parse(&d), SG_OK);
 	for (size_t i = 0; i < d.n; i++) {
 		const struct area *a;
 
-		if (d.v[i].level != DIV_VILLAGE)
+		if (d.v[i].level != DEMO_DIV_VILLAGE)
 			continue;
 		a = find_code(&city, d.v[i].code);
 		if (!a) {
@@ -125,7 +132,7 @@ static void test_every_village_row_is_a_community_under_its_street(void)
 	}
 	CHECK_EQ_INT(missing, 0);
 	CHECK_EQ_INT(wrong, 0);
-	divisions_release(&d);
+	demo__divisions_release(&d);
 }
 
 static void test_every_parent_is_earlier_and_of_the_right_kind(void)
@@ -460,15 +467,15 @@ static void test_chinese_numbers_read_as_written(void)
 {
 	char buf[16];
 
-	chinese_number(2, buf, sizeof buf);
+	demo__chinese_number(2, buf, sizeof buf);
 	CHECK_STR(buf, "二");
-	chinese_number(10, buf, sizeof buf);
+	demo__chinese_number(10, buf, sizeof buf);
 	CHECK_STR(buf, "十");
-	chinese_number(12, buf, sizeof buf);
+	demo__chinese_number(12, buf, sizeof buf);
 	CHECK_STR(buf, "十二");
-	chinese_number(30, buf, sizeof buf);
+	demo__chinese_number(30, buf, sizeof buf);
 	CHECK_STR(buf, "三十");
-	chinese_number(47, buf, sizeof buf);
+	demo__chinese_number(47, buf, sizeof buf);
 	CHECK_STR(buf, "四十七");
 }
 
@@ -476,32 +483,32 @@ static void test_names_shorten_as_people_say_them(void)
 {
 	char buf[64];
 
-	CHECK(township_base_name("狮山街道", buf, sizeof buf));
+	CHECK(demo__township_base_name("狮山街道", buf, sizeof buf));
 	CHECK_STR(buf, "狮山");
-	CHECK(township_base_name("巴城镇", buf, sizeof buf));
+	CHECK(demo__township_base_name("巴城镇", buf, sizeof buf));
 	CHECK_STR(buf, "巴城");
-	CHECK(township_base_name("科技城（东渚街道）", buf, sizeof buf));
+	CHECK(demo__township_base_name("科技城（东渚街道）", buf, sizeof buf));
 	CHECK_STR(buf, "东渚");
-	CHECK(!township_base_name("浒墅关经开区（镇）", buf, sizeof buf));
-	CHECK(!township_base_name("吴中区林场", buf, sizeof buf));
-	community_short_name("华盛社区居委会", buf, sizeof buf);
+	CHECK(!demo__township_base_name("浒墅关经开区（镇）", buf, sizeof buf));
+	CHECK(!demo__township_base_name("吴中区林场", buf, sizeof buf));
+	demo__community_short_name("华盛社区居委会", buf, sizeof buf);
 	CHECK_STR(buf, "华盛社区");
-	community_short_name("三马村委会", buf, sizeof buf);
+	demo__community_short_name("三马村委会", buf, sizeof buf);
 	CHECK_STR(buf, "三马村");
-	community_short_name("湖景花园社区居民委员会", buf, sizeof buf);
+	demo__community_short_name("湖景花园社区居民委员会", buf, sizeof buf);
 	CHECK_STR(buf, "湖景花园社区");
-	community_short_name("南湖农场生活区", buf, sizeof buf);
+	demo__community_short_name("南湖农场生活区", buf, sizeof buf);
 	CHECK_STR(buf, "南湖农场生活区");
 }
 
 static void test_rng_streams_are_reproducible_and_distinct(void)
 {
-	struct rng a, b, c;
+	struct demo__rng a, b, c;
 	int same = 1, differ = 0;
 
-	rng_init(&a, 7, STREAM_STREETS, 3, 0);
-	rng_init(&b, 7, STREAM_STREETS, 3, 0);
-	rng_init(&c, 7, STREAM_STREETS, 4, 0);
+	demo__rng_init(&a, 7, DEMO_STREAM_STREETS, 3, 0);
+	demo__rng_init(&b, 7, DEMO_STREAM_STREETS, 3, 0);
+	demo__rng_init(&c, 7, DEMO_STREAM_STREETS, 4, 0);
 	for (int i = 0; i < 100; i++) {
 		uint64_t x = rng_next(&a), y = rng_next(&b), z = rng_next(&c);
 		same &= x == y;
