@@ -1,8 +1,9 @@
 // map.js — the command map (指挥地图): area layers, the grid-fusion view, live
-// cases as markers, units by type and status (units.js), and a place panel
+// cases as markers, units by type and status (units.js), a place panel
 // (every area a clicked point belongs to, the grid's team and its open
-// cases); a search finds an area by name or code. No base map unless a tile template is set; vector layers and
-// markers are drawn in the tiles' datum (coord.js).
+// cases) and a search for an area by name or code (areasearch.js). No base
+// map unless a tile template is set; vector layers and markers are drawn in
+// the tiles' datum (coord.js).
 import * as api from './api.js';
 import * as live from './live.js';
 import { t, label, nameOf, onLangChange, applyLabels } from './i18n.js';
