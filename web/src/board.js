@@ -213,7 +213,8 @@ export function createBoardView(root, ctx) {
     const mayWrite = ctx.me.role !== 'analyst';
     const depts = ctx.departments.filter((d) => d.kind !== 'police' && d.id !== c.department);
     aside.innerHTML = `
-      <div class="row" style="justify-content:space-between"><h2>${t('detail.title')} #${c.id}</h2><button type="button" id="close" data-i18n="detail.close">${t('detail.close')}</button></div>
+      <div class="row" style="justify-content:space-between"><h2>${t('detail.title')} #${c.id}</h2>
+        <span><button type="button" id="on-map">${t('detail.on_map')}</button> <button type="button" id="close" data-i18n="detail.close">${t('detail.close')}</button></span></div>
       <section><dl class="preview" style="display:grid;grid-template-columns:100px 1fr;gap:3px 8px">
         <dt class="muted">${t('col.category')}</dt><dd>${esc(nameOf(cat) || c.category)} · ${esc(label('type', c.type))}</dd>
         <dt class="muted">${t('col.status')}</dt><dd id="d-status" data-status="${esc(c.status)}">${esc(label('state', c.status))}</dd>
@@ -236,6 +237,7 @@ export function createBoardView(root, ctx) {
       <section><h3>${t('detail.history')}</h3><table id="history"><tr><th>${t('hist.at')}</th><th>${t('hist.actor')}</th><th>${t('hist.change')}</th><th>${t('hist.note')}</th></tr>
         ${c.history.map((h) => `<tr><td>${fmtTime(h.at)}</td><td>${esc(h.actor)}</td><td>${h.from ? esc(label('state', h.from)) + ' → ' : ''}${esc(label('state', h.to || ''))}</td><td>${esc(h.note || '')}</td></tr>`).join('')}</table></section>`;
     dispatchPanel.mount(aside.querySelector('#dispatch-sec'), c);
+    aside.querySelector('#on-map').addEventListener('click', () => ctx.go('map', c.id));
     aside.querySelector('#close').addEventListener('click', () => { detail = null; selected = null; renderDetail(); render(); });
     for (const b of aside.querySelectorAll('[data-to]')) b.addEventListener('click', () => change('transitions', { to: b.dataset.to }));
     const dv = aside.querySelector('#divert');

@@ -211,6 +211,23 @@ export function createMapView(root, ctx) {
   }
   createAreaSearch(root.querySelector('#map-search'), ctx, focusArea);
 
+  // A case from the board: centred close enough to see the units around it.
+  let focused = false;
+  async function focusCase(id) {
+    focused = true;
+    let c = live.getCase(id);
+    if (!c) {
+      const d = await api.get('/api/v1/cases/' + id);
+      delete d.reports_list; // the map draws the case, never its callers
+      delete d.history;
+      c = live.upsert(d);
+    }
+    placeCase(c);
+    map.setView(toDisplay(c.lon, c.lat), Math.max(map.getZoom(), 16));
+    const m = markers.get(id);
+    if (m) m.openTooltip();
+  }
+
   // A unit named in the panel: centre it and show its tooltip.
   function focusUnit(id) {
     const u = live.getUnit(id);
@@ -233,13 +250,13 @@ export function createMapView(root, ctx) {
   map.on('moveend', () => { clearTimeout(moveTimer); moveTimer = setTimeout(() => refreshGrids().catch(ctx.error), 250); });
   onLangChange(() => { for (const [id, m] of markers) m.setTooltipContent(tooltipOf(live.getCase(id))); });
 
-  // Start framed on the caller's jurisdiction.
+  // Start framed on the caller's jurisdiction, unless a case was asked for meanwhile.
   (async () => {
     const first = (ctx.me.scope || [])[0];
     if (first) {
       const a = await api.get('/api/v1/areas/' + first.id);
       const [w, s, e, n] = a.bbox;
-      map.fitBounds([toDisplay(w, s), toDisplay(e, n)]);
+      if (!focused) map.fitBounds([toDisplay(w, s), toDisplay(e, n)]);
     }
     await Promise.all(['district', 'station'].map((k) => toggleStatic(k, true)));
     await loadCases();
@@ -252,7 +269,13 @@ export function createMapView(root, ctx) {
     map,
     markers,
     units: unitLayer,
-    show() { setTimeout(() => map.invalidateSize(), 0); },
+    // arg: a case id to centre on (from the board's "on the map"), its marker's tooltip open.
+    show(arg) {
+      setTimeout(() => {
+        map.invalidateSize();
+        if (arg) focusCase(arg).catch(ctx.error);
+      }, 0);
+    },
     gridKind: () => gridKind,
     showPlace,
     focusArea,

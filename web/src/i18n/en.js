@@ -92,6 +92,7 @@ export default {
   'escalated': 'Escalated',
   'detail.title': 'Case',
   'detail.close': 'Close',
+  'detail.on_map': 'On the map',
   'detail.reports': 'Reports',
   'detail.history': 'History',
   'detail.transition': 'Move to',

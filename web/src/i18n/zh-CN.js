@@ -92,6 +92,7 @@ export default {
   'escalated': '已升级',
   'detail.title': '详情',
   'detail.close': '关闭',
+  'detail.on_map': '地图定位',
   'detail.reports': '报警记录',
   'detail.history': '处置记录',
   'detail.transition': '流转',
