@@ -64,6 +64,9 @@ try {
   s.check(at >= 0 && there.some((a) => a.id === community.id), 'an area chosen at the intake desk places the report inside it', [lon, lat, community.code]);
   s.check(await waitFor(async () => (await page.textContent('#preview').catch(() => '')).includes(community.name)),
     'and the preview says where it goes from there', await page.textContent('#preview'));
+  const guide = await waitFor(async () => (await page.$$('#pick-map path.sg-intake-grid')).length, 5000);
+  s.check(guide > 0 && (await page.evaluate(() => window.sgConsole.views().intake.map.getZoom())) >= 14,
+    'zoomed in, the intake map draws the governance grids of its view', guide);
   const typedChecks = await page.evaluate(() => performance.getEntriesByType('resource').filter((e) => e.name.includes('/reports/check')).length);
   await page.fill('#intake-place-search input[name=q]', '山塘');
   await page.waitForTimeout(700);

@@ -79,6 +79,29 @@ export function createIntakeView(root, ctx) {
       L.geoJSON(fc, { style, interactive: false }).addTo(map);
     }).catch(() => {});
   }
+  // Zoomed in, the governance grids of the view (as on the command map), so
+  // that a click lands in the grid the caller names; a newer view wins.
+  const GRID_MIN_ZOOM = 14;
+  let grids = null, gridSeq = 0;
+  async function refreshGrids() {
+    const seq = ++gridSeq;
+    if (map.getZoom() < GRID_MIN_ZOOM) {
+      if (grids) { map.removeLayer(grids); grids = null; }
+      return;
+    }
+    const b = map.getBounds().pad(0.2);
+    const pad = getDisplayCrs() === 'gcj02' ? 0.01 : 0; // the display datum is at most ~600 m off
+    const bbox = [b.getWest() - pad, b.getSouth() - pad, b.getEast() + pad, b.getNorth() + pad].map((v) => v.toFixed(5)).join(',');
+    const fc = await api.get('/api/v1/areas' + api.qs({ kind: 'gov_grid', format: 'geojson', bbox, simplify: 2 }));
+    if (seq !== gridSeq) return;
+    for (const f of fc.features) geometryToDisplay(f.geometry);
+    const next = L.geoJSON(fc, { style: { color: '#2e9e5b', weight: 1, fillOpacity: 0, className: 'sg-intake-grid' }, interactive: false });
+    if (grids) map.removeLayer(grids);
+    grids = next.addTo(map);
+  }
+  let moveTimer = null;
+  map.on('moveend', () => { clearTimeout(moveTimer); moveTimer = setTimeout(() => refreshGrids().catch(ctx.error), 250); });
+
   const first = (ctx.me.scope || [])[0];
   if (first) api.get('/api/v1/areas/' + first.id).then((a) => {
     const [w, s, e, n] = a.bbox;
