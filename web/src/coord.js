@@ -44,6 +44,18 @@ export function toDisplay(lon, lat) {
   return [lat, lon];
 }
 
+// The display datum is within ~0.01° of WGS-84 (GCJ-02 shifts by a few
+// hundred metres), so a box grown by that much in WGS-84 covers a view.
+const DATUM_SLACK = 0.01;
+
+// The WGS-84 box [w, s, e, n] that covers Leaflet bounds drawn in the
+// display datum, clamped to the globe: what a bbox= query asks for.
+export function queryBox(bounds) {
+  const s = displayCrs === 'gcj02' ? DATUM_SLACK : 0;
+  return [bounds.getWest() - s, bounds.getSouth() - s, bounds.getEast() + s, bounds.getNorth() + s]
+    .map((v, i) => +Math.max(i % 2 ? -90 : -180, Math.min(i % 2 ? 90 : 180, v)).toFixed(5));
+}
+
 // Converts a GeoJSON geometry's positions in place into the display datum.
 export function geometryToDisplay(geom) {
   if (displayCrs !== 'gcj02' || !geom) return geom;

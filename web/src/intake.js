@@ -6,7 +6,7 @@
 // it, or files and diverts it to a department.
 import * as api from './api.js';
 import { t, label, nameOf, onLangChange, applyLabels, fmtTime } from './i18n.js';
-import { toDisplay, getDisplayCrs, geometryToDisplay } from './coord.js';
+import { toDisplay, getDisplayCrs, geometryToDisplay, queryBox } from './coord.js';
 import { esc, caseMini } from './dom.js';
 import { createAreaSearch, interiorPoint } from './areasearch.js';
 
@@ -89,9 +89,7 @@ export function createIntakeView(root, ctx) {
       if (grids) { map.removeLayer(grids); grids = null; }
       return;
     }
-    const b = map.getBounds().pad(0.2);
-    const pad = getDisplayCrs() === 'gcj02' ? 0.01 : 0; // the display datum is at most ~600 m off
-    const bbox = [b.getWest() - pad, b.getSouth() - pad, b.getEast() + pad, b.getNorth() + pad].map((v) => v.toFixed(5)).join(',');
+    const bbox = queryBox(map.getBounds().pad(0.2)).join(',');
     const fc = await api.get('/api/v1/areas' + api.qs({ kind: 'gov_grid', format: 'geojson', bbox, simplify: 2 }));
     if (seq !== gridSeq) return;
     for (const f of fc.features) geometryToDisplay(f.geometry);

@@ -7,7 +7,7 @@
 import * as api from './api.js';
 import * as live from './live.js';
 import { t, label, nameOf, onLangChange, applyLabels } from './i18n.js';
-import { toDisplay, geometryToDisplay, getDisplayCrs } from './coord.js';
+import { toDisplay, geometryToDisplay, getDisplayCrs, queryBox } from './coord.js';
 import { esc, caseMini } from './dom.js';
 import { createUnitLayer, UNIT_STATUSES } from './units.js';
 import { teamHtml } from './team.js';
@@ -91,10 +91,7 @@ export function createMapView(root, ctx) {
       if (gridLayer) { map.removeLayer(gridLayer); gridLayer = null; }
       return;
     }
-    const b = map.getBounds().pad(0.2);
-    // The display datum is at most ~600 m off WGS-84: widening the box covers it.
-    const pad = getDisplayCrs() === 'gcj02' ? 0.01 : 0;
-    const bbox = [b.getWest() - pad, b.getSouth() - pad, b.getEast() + pad, b.getNorth() + pad].map((v) => v.toFixed(5)).join(',');
+    const bbox = queryBox(map.getBounds().pad(0.2)).join(',');
     const simplify = Math.max(0.5, 2 ** (17 - map.getZoom()) * 0.6).toFixed(1);
     const fc = await api.get('/api/v1/areas' + api.qs({ kind: 'gov_grid', format: 'geojson', bbox, simplify }));
     if (seq !== gridSeq) return; // a newer view superseded this one

@@ -12,7 +12,7 @@
 import * as api from './api.js';
 import * as live from './live.js';
 import { t, label, onLangChange, fmtTime } from './i18n.js';
-import { toDisplay } from './coord.js';
+import { toDisplay, queryBox } from './coord.js';
 import { esc } from './dom.js';
 
 export const UNIT_TYPES = ['patrol_car', 'foot_patrol', 'motorcycle', 'grid_team', 'swat_team', 'traffic_unit',
@@ -54,19 +54,10 @@ export async function ensureUnits(ids) {
   await Promise.all(missing.map((id) => api.get('/api/v1/units/' + id).then((u) => live.upsertUnit(u)).catch(() => {})));
 }
 
-// The display datum is within ~0.01° of WGS-84 (GCJ-02 shifts by a few
-// hundred metres), so a box grown by that much in WGS-84 covers a view.
-const DATUM_SLACK = 0.01;
 // Every FULL_EVERY-th poll re-reads its whole box, not only what changed:
 // it finds the units that left the box (a poll of changes only returns
 // units inside it) and positions reported late with an older time.
 const FULL_EVERY = 10;
-
-function boxOf(bounds) {
-  const s = DATUM_SLACK;
-  return [bounds.getWest() - s, bounds.getSouth() - s, bounds.getEast() + s, bounds.getNorth() + s]
-    .map((v, i) => Math.max(i % 2 ? -90 : -180, Math.min(i % 2 ? 90 : 180, v)));
-}
 
 function boxCovers(a, b) { return a && a[0] <= b[0] && a[1] <= b[1] && a[2] >= b[2] && a[3] >= b[3]; }
 function inBox(b, p) { return p && p.lon >= b[0] && p.lon <= b[2] && p.lat >= b[1] && p.lat <= b[3]; }
@@ -140,7 +131,7 @@ export function createUnitLayer(map, ctx, opts) {
   // One read: changes inside the loaded box while it still covers the view,
   // else (or every FULL_EVERY-th time) the whole box around the view.
   async function load() {
-    const view = boxOf(map.getBounds().pad(0.25));
+    const view = queryBox(map.getBounds().pad(0.25));
     if (boxCovers(box, view) && asOf && deltas < FULL_EVERY - 1) {
       const r = await loadUnits({ bbox: box.join(','), since: asOf });
       asOf = r.asOf;
@@ -148,7 +139,7 @@ export function createUnitLayer(map, ctx, opts) {
       for (const id of r.ids) away.delete(id);
       return;
     }
-    const want = boxCovers(box, view) ? box : boxOf(map.getBounds().pad(0.75));
+    const want = boxCovers(box, view) ? box : queryBox(map.getBounds().pad(0.75));
     const r = await loadUnits({ bbox: want.join(',') });
     for (const u of live.allUnits())
       if (!r.ids.has(u.id) && inBox(want, u.position)) away.set(u.id, u.position.at_ms);
@@ -181,7 +172,7 @@ export function createUnitLayer(map, ctx, opts) {
     if (!enabled) return;
     redraw();
     // A view beyond the loaded box has units not read yet.
-    if (!boxCovers(box, boxOf(map.getBounds().pad(0.25))) && opts.visible()) poll().catch(() => {});
+    if (!boxCovers(box, queryBox(map.getBounds().pad(0.25))) && opts.visible()) poll().catch(() => {});
   });
   onLangChange(() => { for (const [id, m] of markers) { const u = live.getUnit(id); if (u) m.setIcon(icon(u)); } });
 
