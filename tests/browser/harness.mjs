@@ -134,6 +134,22 @@ export async function waitFor(fn, ms = 5000, step = 30) {
   }
 }
 
+// Runs a suite's scenario to its end: a thrown error is one failed check,
+// a script error on any page one more; the browser and the server stop
+// whatever happened, and the suite prints its summary line and exits.
+export async function runScenario(suite, browser, srv, errors, scenario) {
+  try {
+    await scenario();
+    suite.check(errors.length === 0, 'no script error on any page', errors);
+  } catch (e) {
+    suite.check(false, 'the scenario ran to the end', e.stack || String(e));
+  } finally {
+    await browser.close();
+    await srv.stop();
+  }
+  suite.done();
+}
+
 // Signs in through the console's own login form.
 export async function consoleLogin(page, base, name, password) {
   await page.goto(base + '/');

@@ -9,7 +9,7 @@
 // The server runs with a test clock moved ten minutes on, so every demo
 // position is too old to be used; the suite then reports fresh positions
 // for the few units it means to be suggested, and knows what to expect.
-import { Suite, Server, openBrowser, waitFor, consoleLogin } from './harness.mjs';
+import { Suite, Server, openBrowser, waitFor, runScenario, consoleLogin } from './harness.mjs';
 
 const s = new Suite('browser-dispatch');
 const P = { lon: 120.6285, lat: 31.3237 }; // 山塘社区, 虎丘派出所 (姑苏区)
@@ -31,7 +31,7 @@ async function unitsOf(token) {
   return out;
 }
 
-try {
+await runScenario(s, browser, srv, errors, async () => {
   const admin = await srv.login('admin', 'safegrid-admin');
   const commander = await srv.login('commander', 'safegrid-demo');
   await srv.post('/api/v1/admin/clock', { advance_s: 600 }, admin);
@@ -224,12 +224,4 @@ try {
     'the dispatch panel switches to English', await desk.textContent('#dispatch-sec'));
   s.check(!(await desk.textContent('#dispatch-sec')).match(/dstatus\.|dstep\.|utype\.|dispatch\./), 'no dispatch label shows its key');
   await desk.click('#lang-btn');
-
-  s.check(errors.length === 0, 'no script error on any page', errors);
-} catch (e) {
-  s.check(false, 'the scenario ran to the end', e.stack || String(e));
-} finally {
-  await browser.close();
-  await srv.stop();
-}
-s.done();
+});

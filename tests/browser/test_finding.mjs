@@ -5,7 +5,7 @@
 // reads as not found), and first-priority cases arriving on the live stream
 // (the header's alert, counted, opened to the case's detail, a tone when the
 // settings ask for one; none for a lower priority, none for an analyst).
-import { Suite, Server, openBrowser, waitFor, consoleLogin } from './harness.mjs';
+import { Suite, Server, openBrowser, waitFor, runScenario, consoleLogin } from './harness.mjs';
 
 const s = new Suite('browser-finding');
 const P = { lon: 120.6285, lat: 31.3237 }; // 山塘社区, 虎丘派出所 (姑苏区)
@@ -14,7 +14,7 @@ const LIVE_MS = 2000;
 const { browser, errors, newPage } = await openBrowser(s);
 const srv = await new Server().start();
 
-try {
+await runScenario(s, browser, srv, errors, async () => {
   const admin = await srv.login('admin', 'safegrid-admin');
   const officer = await srv.login('officer', 'safegrid-demo');
 
@@ -191,12 +191,4 @@ try {
   await desk.click('#lang-btn');
   s.check((await desk.textContent('#alerts')).startsWith('Priority 1'), 'the alert is relabelled in English', await desk.textContent('#alerts'));
   await desk.click('#lang-btn');
-
-  s.check(errors.length === 0, 'no script error on any page', errors);
-} catch (e) {
-  s.check(false, 'the scenario ran to the end', e.stack || String(e));
-} finally {
-  await browser.close();
-  await srv.stop();
-}
-s.done();
+});
