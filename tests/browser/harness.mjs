@@ -150,6 +150,15 @@ export async function runScenario(suite, browser, srv, errors, scenario) {
   suite.done();
 }
 
+// Switches the console to a view by its navigation link and waits until the
+// view exists and shows: the switch runs on hashchange, a task after the click,
+// so a test that reaches into views() right after clicking would race it.
+export async function gotoView(page, name) {
+  await page.click(`#nav a[data-view=${name}]`);
+  await page.waitForFunction((n) => window.sgConsole && window.sgConsole.views()[n] &&
+    !document.querySelector('#view-' + n).hidden, name, { timeout: 10000 });
+}
+
 // Signs in through the console's own login form.
 export async function consoleLogin(page, base, name, password) {
   await page.goto(base + '/');

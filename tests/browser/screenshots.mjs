@@ -5,7 +5,7 @@
 // Files a few reports first so the desk, board and map have something live,
 // and dispatches one of them for the dispatch picture.
 import path from 'node:path';
-import { playwright, consoleLogin, CHROMIUM, ROOT } from './harness.mjs';
+import { playwright, consoleLogin, gotoView, CHROMIUM, ROOT } from './harness.mjs';
 
 const base = process.argv[2] || 'http://127.0.0.1:8080';
 const out = (n) => path.join(ROOT, 'docs/img', n);
@@ -47,7 +47,7 @@ await page.screenshot({ path: out('console-search.png') });
 await page.check('[data-layer=fusion]');
 
 // intake desk with a preview
-await page.click('#nav a[data-view=intake]');
+await gotoView(page, 'intake');
 await page.fill('#intake-form textarea[name=text]', '小区门口又有人打起来了，有人受伤');
 await page.fill('#intake-form input[name=caller_name]', '王五');
 await page.fill('#intake-form input[name=caller_phone]', '13700001111');
@@ -60,7 +60,7 @@ await page.waitForTimeout(800);
 await page.screenshot({ path: out('console-intake.png') });
 
 // case board with a case's detail
-await page.click('#nav a[data-view=board]');
+await gotoView(page, 'board');
 await page.waitForSelector('#rows tr[data-id]');
 await page.click('#rows tr[data-id]');
 await page.waitForSelector('#d-status');
@@ -84,7 +84,7 @@ await page.screenshot({ path: out('console-dispatch.png') });
 
 // dashboard on a 1920x1080 wall
 await page.setViewportSize({ width: 1920, height: 1080 });
-await page.click('#nav a[data-view=dashboard]');
+await gotoView(page, 'dashboard');
 await page.waitForFunction(() => document.querySelector('#kpi-total').textContent !== '—');
 await page.waitForTimeout(1500);
 await page.screenshot({ path: out('console-dashboard.png') });

@@ -7,7 +7,7 @@
 // language (remembered); and see that a station officer's console shows
 // nothing outside the station.
 import path from 'node:path';
-import { Suite, Server, openBrowser, waitFor, runScenario, consoleLogin, ROOT } from './harness.mjs';
+import { Suite, Server, openBrowser, waitFor, runScenario, consoleLogin, gotoView, ROOT } from './harness.mjs';
 
 const s = new Suite('browser');
 const P = { lon: 120.6285, lat: 31.3237 }; // 山塘社区, 虎丘派出所 (姑苏区)
@@ -41,7 +41,7 @@ await runScenario(s, browser, srv, errors, async () => {
   // Two more consoles watch: one on the board, one on the map.
   const board = await newPage();
   await consoleLogin(board, srv.base, 'commander', 'safegrid-demo');
-  await board.click('#nav a[data-view=board]');
+  await gotoView(board, 'board');
   await board.waitForSelector('#filters');
   const mapPage = await newPage();
   await consoleLogin(mapPage, srv.base, 'commander', 'safegrid-demo');
@@ -51,7 +51,7 @@ await runScenario(s, browser, srv, errors, async () => {
   s.check((await mapPage.$$('#cmd-map path')).length > 5, 'the command map draws the districts and stations');
 
   // --- intake: the preview before saving
-  await desk.click('#nav a[data-view=intake]');
+  await gotoView(desk, 'intake');
   await desk.fill('#intake-form textarea[name=text]', '小区门口有人打架，有人流血了');
   await desk.fill('#intake-form input[name=caller_name]', '张三');
   await desk.fill('#intake-form input[name=caller_phone]', '13812345678');
@@ -140,7 +140,7 @@ await runScenario(s, browser, srv, errors, async () => {
   s.check(await waitFor(() => board.$(`#rows tr.escalated[data-id="${id3}"]`), 5000), 'an escalated case is highlighted on the board');
 
   // --- the dashboard holds the API's numbers
-  await board.click('#nav a[data-view=dashboard]');
+  await gotoView(board, 'dashboard');
   await board.waitForFunction(() => document.querySelector('#kpi-total').textContent !== '—', null, { timeout: 10000, polling: 100 });
   const shown = await board.evaluate(async () => {
     const v = window.sgConsole.views().dashboard;
@@ -229,7 +229,7 @@ await runScenario(s, browser, srv, errors, async () => {
   const seen = await off.evaluate(() => window.sgConsole.live.allCases().map((c) => ({ id: c.id, areas: c.areas.map((a) => a.id) })));
   s.check(seen.length >= 1 && seen.every((c) => c.areas.includes(station.id)), 'the officer\'s map holds only the station\'s cases', seen);
   s.check(!(await off.$(`path.sg-case-${id}`)) && !(await off.$(`path.sg-case-${id3}`)), 'cases elsewhere are not on the officer\'s map');
-  await off.click('#nav a[data-view=board]');
+  await gotoView(off, 'board');
   await off.waitForSelector(`#rows tr[data-id="${inCase.id}"]`);
   const rows = await off.$$eval('#rows tr[data-id]', (trs) => trs.map((tr) => +tr.dataset.id));
   s.check(rows.length >= 1 && !rows.includes(id) && !rows.includes(id2) && !rows.includes(id3), 'the officer\'s board lists only the station\'s cases', rows);
@@ -242,7 +242,7 @@ await runScenario(s, browser, srv, errors, async () => {
   await off.waitForTimeout(1000);
   s.check(!(await off.$(`#rows tr[data-id="${late.id}"]`)), 'a case elsewhere never reaches the officer\'s board live');
   // the intake desk refuses a place outside the station
-  await off.click('#nav a[data-view=intake]');
+  await gotoView(off, 'intake');
   await off.fill('#intake-form textarea[name=text]', '有人打架');
   await off.fill('#intake-form input[name=lon]', String(P.lon));
   await off.fill('#intake-form input[name=lat]', String(P.lat));
@@ -272,7 +272,7 @@ await runScenario(s, browser, srv, errors, async () => {
   const grid = (await srv.get(`/api/v1/locate?lon=${P.lon}&lat=${P.lat}`, admin)).body.areas.find((a) => a.kind === 'gov_grid');
   const evil = '<img src=x onerror="window.__sgxss=1">网格';
   await srv.call('PATCH', '/api/v1/areas/' + grid.id, { name: evil }, admin);
-  await desk.click('#nav a[data-view=map]');
+  await gotoView(desk, 'map');
   await desk.evaluate((p) => window.sgConsole.views().map.showPlace(L.latLng(p.lat, p.lon)), P);
   await desk.waitForSelector('#place .areas-list');
   s.check((await desk.textContent('#place .areas-list')).includes(evil) && !(await desk.$('#place img')) &&

@@ -9,7 +9,7 @@
 // The server runs with a test clock moved ten minutes on, so every demo
 // position is too old to be used; the suite then reports fresh positions
 // for the few units it means to be suggested, and knows what to expect.
-import { Suite, Server, openBrowser, waitFor, runScenario, consoleLogin } from './harness.mjs';
+import { Suite, Server, openBrowser, waitFor, runScenario, consoleLogin, gotoView } from './harness.mjs';
 
 const s = new Suite('browser-dispatch');
 const P = { lon: 120.6285, lat: 31.3237 }; // 山塘社区, 虎丘派出所 (姑苏区)
@@ -70,7 +70,7 @@ await runScenario(s, browser, srv, errors, async () => {
   // --- a case, and its detail on both boards
   const c1 = (await srv.post('/api/v1/reports', { source: '110', text: '小区门口有人打架，有人流血了', ...P }, admin)).body.case;
   for (const p of [desk, watch]) {
-    await p.click('#nav a[data-view=board]');
+    await gotoView(p, 'board');
     await p.waitForSelector(`#rows tr[data-id="${c1.id}"]`, { timeout: 5000 });
     await p.click(`#rows tr[data-id="${c1.id}"]`);
     await p.waitForSelector('#dispatch-sec h3');
@@ -165,7 +165,7 @@ await runScenario(s, browser, srv, errors, async () => {
   s.check(!(await mapPage.textContent('#team')).match(/1[3-9]\d{9}/), 'phones in the team are masked');
 
   // --- the dashboard's response times are the API's
-  await watch.click('#nav a[data-view=dashboard]');
+  await gotoView(watch, 'dashboard');
   await watch.waitForFunction(() => document.querySelector('#kpi-total').textContent !== '—', null, { timeout: 10000, polling: 100 });
   const resp = await watch.evaluate(async () => {
     const v = window.sgConsole.views().dashboard;

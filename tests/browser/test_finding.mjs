@@ -5,7 +5,7 @@
 // reads as not found), and first-priority cases arriving on the live stream
 // (the header's alert, counted, opened to the case's detail, a tone when the
 // settings ask for one; none for a lower priority, none for an analyst).
-import { Suite, Server, openBrowser, waitFor, runScenario, consoleLogin } from './harness.mjs';
+import { Suite, Server, openBrowser, waitFor, runScenario, consoleLogin, gotoView } from './harness.mjs';
 
 const s = new Suite('browser-finding');
 const P = { lon: 120.6285, lat: 31.3237 }; // 山塘社区, 虎丘派出所 (姑苏区)
@@ -51,7 +51,7 @@ await runScenario(s, browser, srv, errors, async () => {
   s.check(await waitFor(async () => (await page.textContent('#place-search-hits')).includes('未找到')), 'a search that finds nothing says so');
 
   // The intake desk takes a place from an area's name: a point inside it, previewed.
-  await page.click('#nav a[data-view=intake]');
+  await gotoView(page, 'intake');
   await page.fill('#intake-form textarea[name=text]', '小区门口有人打架');
   await page.fill('#intake-place-search input[name=q]', community.name);
   await page.waitForSelector(`#intake-place-search-hits .hit[data-kind=community]`, { timeout: 5000 });
@@ -72,7 +72,7 @@ await runScenario(s, browser, srv, errors, async () => {
   await page.waitForTimeout(700);
   s.check((await page.evaluate(() => performance.getEntriesByType('resource').filter((e) => e.name.includes('/reports/check')).length)) === typedChecks,
     'typing in the place search does not ask for a preview');
-  await page.click('#nav a[data-view=map]');
+  await gotoView(page, 'map');
 
   // The officer's search holds only the station's areas.
   const offPage = await newPage();
@@ -87,7 +87,7 @@ await runScenario(s, browser, srv, errors, async () => {
 
   // --- the board opens a case by its number
   const inScope = (await srv.post('/api/v1/reports', { source: '110', text: '电动车被偷了', ...P }, admin)).body.case;
-  await page.click('#nav a[data-view=board]');
+  await gotoView(page, 'board');
   await page.waitForSelector('#goto');
   await page.fill('#goto input[name=id]', '#' + inScope.id);
   await page.press('#goto input[name=id]', 'Enter');
@@ -101,12 +101,12 @@ await runScenario(s, browser, srv, errors, async () => {
     return Math.hypot(at.lng - c.lon, at.lat - c.lat) * 111000 < 30 && m.getZoom() >= 16 && tip;
   }, inScope), 5000);
   s.check(centred, '"on the map" centres the command map on the case, its tooltip open');
-  await page.click('#nav a[data-view=board]');
+  await gotoView(page, 'board');
   // a case of another district is outside the officer's station: not found
   const far = (await srv.post('/api/v1/reports', { source: '110', text: '电动车被偷了', lon: 120.74, lat: 31.30 }, admin)).body.case;
   const farStation = far.areas.find((a) => a.kind === 'station');
   s.check(farStation && farStation.id !== me.id, 'the second case lies outside the officer\'s station');
-  await offPage.click('#nav a[data-view=board]');
+  await gotoView(offPage, 'board');
   await offPage.waitForSelector('#goto');
   await offPage.fill('#goto input[name=id]', String(far.id));
   await offPage.press('#goto input[name=id]', 'Enter');
