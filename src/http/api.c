@@ -39,6 +39,7 @@ const struct http_route api_routes[] = {
 	{ "POST", "/api/v1/events", api_events_ingest, HTTP_ROUTE_BULK },
 	{ "GET", "/api/v1/cases", api_cases_list, 0 },
 	{ "GET", "/api/v1/cases/{id}", api_case_get, 0 },
+	{ "POST", "/api/v1/reports/by-caller", api_callers_reports, 0 },
 	{ "POST", "/api/v1/cases/{id}/transitions", api_case_transition, 0 },
 	{ "POST", "/api/v1/cases/{id}/divert", api_case_divert, 0 },
 	{ "POST", "/api/v1/cases/{id}/location", api_case_move, 0 },

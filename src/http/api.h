@@ -329,6 +329,7 @@ int api_reports_check(void *app, struct http_req *req, struct http_resp *resp);
 int api_events_ingest(void *app, struct http_req *req, struct http_resp *resp);
 int api_cases_list(void *app, struct http_req *req, struct http_resp *resp);
 int api_case_get(void *app, struct http_req *req, struct http_resp *resp);
+int api_callers_reports(void *app, struct http_req *req, struct http_resp *resp);
 int api_case_transition(void *app, struct http_req *req, struct http_resp *resp);
 int api_case_divert(void *app, struct http_req *req, struct http_resp *resp);
 int api_case_move(void *app, struct http_req *req, struct http_resp *resp);

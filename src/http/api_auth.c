@@ -88,8 +88,11 @@ int api_me(void *appv, struct http_req *req, struct http_resp *resp)
 	api_format_time(s->expires_at, expires);
 	sg_buf_printf(&resp->body, "{\"id\":%lld,\"name\":", (long long)s->user_id);
 	sg_buf_json_str(&resp->body, s->name);
-	sg_buf_printf(&resp->body, ",\"role\":\"%s\",\"expires_at\":\"%s\",\"scope\":[",
-		      auth_role_name(s->role), expires);
+	/* personal_data: whether the role reads callers and people in full (the console asks no more). */
+	sg_buf_printf(&resp->body,
+		      ",\"role\":\"%s\",\"personal_data\":%s,\"expires_at\":\"%s\",\"scope\":[",
+		      auth_role_name(s->role), api_role_sees_personal_data(s->role) ? "true" : "false",
+		      expires);
 	for (size_t i = 0; i < s->nscope; i++) {
 		uint32_t idx = catalog_find(app->catalog, s->scope_ids[i]);
 		if (idx == CATALOG_NONE)

@@ -30,12 +30,6 @@
 
 static const char *const report_sources[] = { "110", "12345", "app", "walk_in", NULL };
 
-/* Roles that need a caller's phone and name in full (and whose reads are audited). */
-static bool role_sees_personal_data(enum auth_role r)
-{
-	return r == AUTH_ROLE_ADMIN || r == AUTH_ROLE_COMMANDER || r == AUTH_ROLE_STATION_OFFICER;
-}
-
 static bool role_may_write_cases(enum auth_role r)
 {
 	return r != AUTH_ROLE_ANALYST;
@@ -664,7 +658,7 @@ static int report_answer(struct app *app, struct api_session *s, struct report_w
 			     cj.data);
 
 	sg_buf_puts(&resp->body, "{\"report\":");
-	write_report(&resp->body, &in->r, role_sees_personal_data(s->role));
+	write_report(&resp->body, &in->r, api_role_sees_personal_data(s->role));
 	sg_buf_puts(&resp->body, in->op.joined ? ",\"joined\":true" : ",\"joined\":false");
 	sg_buf_puts(&resp->body, ",\"classification\":{\"category\":");
 	sg_buf_json_str(&resp->body, cls->category);
@@ -889,7 +883,7 @@ int api_case_get(void *appv, struct http_req *req, struct http_resp *resp)
 	struct report_row *reports = NULL;
 	struct case_event *hist = NULL;
 	size_t nrep = 0, nhist = 0;
-	bool full = role_sees_personal_data(s->role), any_pii = false;
+	bool full = api_role_sees_personal_data(s->role), any_pii = false;
 	struct case_row c;
 	int rc;
 
@@ -942,6 +936,123 @@ int api_case_get(void *appv, struct http_req *req, struct http_resp *resp)
 out:
 	store_reports_free(reports, nrep);
 	store_case_history_free(hist, nhist);
+	return rc;
+}
+
+/* ---- repeat callers ---- */
+
+#define CALLER_DAYS_DEFAULT 30
+#define CALLER_DAYS_MAX 366
+#define CALLER_LIMIT_DEFAULT 20
+#define CALLER_LIMIT_MAX 100
+/* Reports read at most for one lookup: a number that called thousands of times is cut short. */
+#define CALLER_SCAN_MAX 2000
+#define CALLER_STOP 1 /* caller_report's "enough": not an error */
+
+struct caller_list {
+	struct app *app;
+	const struct catalog_scope *scope;
+	struct sg_buf *b;
+	size_t read, n, limit;
+	bool more;
+};
+
+/* store_caller_fn: writes a visible report with its case, up to the limit. */
+static int caller_report(void *ctx, const struct report_row *r, const struct case_row *c)
+{
+	struct caller_list *l = ctx;
+
+	l->read++;
+	if (!case_visible(l->app, l->scope, c))
+		return SG_OK;
+	if (l->n == l->limit) {
+		l->more = true;
+		return CALLER_STOP;
+	}
+	if (l->n++)
+		sg_buf_putc(l->b, ',');
+	write_report(l->b, r, true);
+	l->b->len--; /* reopen the report object for its case */
+	sg_buf_puts(l->b, ",\"case\":");
+	write_case(l->app, l->scope, l->b, c);
+	sg_buf_putc(l->b, '}');
+	return SG_OK;
+}
+
+/* An optional integer member in [1, max], default def; 400 naming it otherwise. */
+static int caller_int(const json_t *body, const char *name, json_int_t def, json_int_t max,
+		      json_int_t *out, struct http_resp *resp)
+{
+	const json_t *v = json_object_get(body, name);
+	char msg[64];
+
+	*out = def;
+	if (!v)
+		return 0;
+	if (json_is_integer(v) && json_integer_value(v) >= 1 && json_integer_value(v) <= max) {
+		*out = json_integer_value(v);
+		return 0;
+	}
+	snprintf(msg, sizeof msg, "%s must be an integer from 1 to %lld", name, (long long)max);
+	http_error(resp, 400, "invalid", msg, name);
+	return 1;
+}
+
+/*
+ * 重复来电: the reports made from a number in the last days, newest first,
+ * each with its case, within the caller's jurisdiction. The number travels in
+ * the body, never in a URL that proxies and histories keep. Only a role that
+ * reads callers in full may ask, and every lookup is audited before it is
+ * answered, found or not: that a number called at all is personal data.
+ */
+int api_callers_reports(void *appv, struct http_req *req, struct http_resp *resp)
+{
+	static const char *const allowed[] = { "phone", "days", "limit", NULL };
+	struct app *app = appv;
+	struct api_session *s = req->session;
+	char key[REPORT_PHONE_MAX + 1], subject[48], since_s[32];
+	struct caller_list l = { .app = app, .scope = &s->scope, .b = &resp->body };
+	json_int_t days, limit;
+	const json_t *phone;
+	json_t *body = NULL;
+	int64_t since;
+	int rc = SG_OK;
+
+	if (!api_role_sees_personal_data(s->role))
+		return http_error(resp, 403, "forbidden", "this role may not look up callers", NULL);
+	if (api_body_object(req, resp, &body))
+		return SG_OK;
+	if (api_only_fields(body, allowed, resp))
+		goto out;
+	phone = json_object_get(body, "phone");
+	if (!json_is_string(phone) || !valid_phone(json_string_value(phone))) {
+		http_error(resp, 400, "invalid", "phone must be a telephone number", "phone");
+		goto out;
+	}
+	if (caller_int(body, "days", CALLER_DAYS_DEFAULT, CALLER_DAYS_MAX, &days, resp) ||
+	    caller_int(body, "limit", CALLER_LIMIT_DEFAULT, CALLER_LIMIT_MAX, &limit, resp))
+		goto out;
+	case_phone_key(json_string_value(phone), key);
+	snprintf(subject, sizeof subject, "caller:%s", key);
+	if ((rc = store_audit_append(app->store, s->name, "personal_data.search", subject,
+				     "reports by caller phone")))
+		goto out;
+	since = api_now(app) - (int64_t)days * 86400;
+	api_format_time(since, since_s);
+	l.limit = (size_t)limit;
+	sg_buf_puts(&resp->body, "{\"phone\":");
+	sg_buf_json_str(&resp->body, key);
+	sg_buf_printf(&resp->body, ",\"days\":%lld,\"since\":\"%s\",\"reports\":[", (long long)days,
+		      since_s);
+	rc = store_caller_reports(app->store, key, since, CALLER_SCAN_MAX, caller_report, &l);
+	if (rc == CALLER_STOP)
+		rc = SG_OK;
+	if (rc)
+		goto out;
+	sg_buf_printf(&resp->body, "],\"more\":%s}", l.more || l.read == CALLER_SCAN_MAX ? "true" : "false");
+	http_json(resp, 200);
+out:
+	json_decref(body);
 	return rc;
 }
 

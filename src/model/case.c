@@ -1,4 +1,4 @@
-/* case.c — masking of callers' personal data. */
+/* case.c — callers' personal data: masking, and the key a number is matched by. */
 #include "model/case.h"
 
 #include <stdio.h>
@@ -23,6 +23,23 @@ void case_mask_phone(const char *phone, char *out)
 		memset(out, '*', n);
 		out[n] = '\0';
 	}
+}
+
+void case_phone_key(const char *phone, char *out)
+{
+	size_t n = 0, skip = 0;
+
+	for (; *phone && n < REPORT_PHONE_MAX; phone++) {
+		if (*phone >= '0' && *phone <= '9')
+			out[n++] = *phone;
+	}
+	out[n] = '\0';
+	/* A mainland mobile number is 11 digits starting with 1. */
+	if (n == 13 && memcmp(out, "861", 3) == 0)
+		skip = 2;
+	else if (n == 15 && memcmp(out, "00861", 5) == 0)
+		skip = 4;
+	memmove(out, out + skip, n - skip + 1);
 }
 
 void case_mask_name(const char *name, char *out, size_t cap)

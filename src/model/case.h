@@ -63,6 +63,14 @@ struct case_event {
  * numbers keep only their last two digits. out must hold REPORT_PHONE_MAX + 1.
  */
 void case_mask_phone(const char *phone, char *out);
+/*
+ * Writes the key by which a caller's number is matched across reports: its
+ * digits alone, without the country prefix (+86, 0086) of a mainland mobile
+ * number, so that "+86 138-1234-5678" and "13812345678" are one caller.
+ * out must hold REPORT_PHONE_MAX + 1. The store computes the same key in SQL
+ * (reports.caller_key, store/migrations.c); the two must agree.
+ */
+void case_phone_key(const char *phone, char *out);
 /* Masks a name to its first character followed by asterisks (张**), UTF-8 aware. */
 void case_mask_name(const char *name, char *out, size_t cap);
 

@@ -912,21 +912,40 @@ int store_case_list(struct store *s, const struct store_case_filter *f, store_ca
 	return rc;
 }
 
+#define REPORT_COLS                                                                         \
+	"id,case_id,source,text,lon,lat,reported_at,received_at,caller_name,caller_phone,category"
+
+/* Reads a row of REPORT_COLS into *r; r->text is strdup'ed (NULL: out of memory). */
+static int read_report(sqlite3_stmt *st, struct report_row *r)
+{
+	memset(r, 0, sizeof *r);
+	r->id = sqlite3_column_int64(st, 0);
+	r->case_id = sqlite3_column_int64(st, 1);
+	copy_text(r->source, sizeof r->source, sqlite3_column_text(st, 2));
+	if (!(r->text = strdup((const char *)sqlite3_column_text(st, 3))))
+		return SG_ENOMEM;
+	r->lon = sqlite3_column_double(st, 4);
+	r->lat = sqlite3_column_double(st, 5);
+	r->reported_at = sqlite3_column_int64(st, 6);
+	r->received_at = sqlite3_column_int64(st, 7);
+	copy_text(r->caller_name, sizeof r->caller_name, sqlite3_column_text(st, 8));
+	copy_text(r->caller_phone, sizeof r->caller_phone, sqlite3_column_text(st, 9));
+	copy_text(r->category, sizeof r->category, sqlite3_column_text(st, 10));
+	return SG_OK;
+}
+
 int store_case_reports(struct store *s, int64_t case_id, struct report_row **out, size_t *n)
 {
 	sqlite3 *db = store__read_begin(s);
 	sqlite3_stmt *st = NULL;
 	struct report_row *v = NULL;
 	size_t len = 0, alloc = 0;
-	int rc = store__prepare(db, "SELECT id,case_id,source,text,lon,lat,reported_at,received_at,"
-				    "caller_name,caller_phone,category FROM reports WHERE case_id=? "
-				    "ORDER BY id",
+	int rc = store__prepare(db, "SELECT " REPORT_COLS " FROM reports WHERE case_id=? ORDER BY id",
 				&st);
 
 	if (!rc)
 		sqlite3_bind_int64(st, 1, case_id);
 	while (!rc && sqlite3_step(st) == SQLITE_ROW) {
-		struct report_row *r;
 		if (len == alloc) {
 			size_t na = alloc ? alloc * 2 : 4;
 			struct report_row *nv = realloc(v, na * sizeof *nv);
@@ -937,24 +956,8 @@ int store_case_reports(struct store *s, int64_t case_id, struct report_row **out
 			v = nv;
 			alloc = na;
 		}
-		r = &v[len];
-		memset(r, 0, sizeof *r);
-		r->id = sqlite3_column_int64(st, 0);
-		r->case_id = sqlite3_column_int64(st, 1);
-		copy_text(r->source, sizeof r->source, sqlite3_column_text(st, 2));
-		r->text = strdup((const char *)sqlite3_column_text(st, 3));
-		if (!r->text) {
-			rc = SG_ENOMEM;
-			break;
-		}
-		len++;
-		r->lon = sqlite3_column_double(st, 4);
-		r->lat = sqlite3_column_double(st, 5);
-		r->reported_at = sqlite3_column_int64(st, 6);
-		r->received_at = sqlite3_column_int64(st, 7);
-		copy_text(r->caller_name, sizeof r->caller_name, sqlite3_column_text(st, 8));
-		copy_text(r->caller_phone, sizeof r->caller_phone, sqlite3_column_text(st, 9));
-		copy_text(r->category, sizeof r->category, sqlite3_column_text(st, 10));
+		if (!(rc = read_report(st, &v[len])))
+			len++;
 	}
 	sqlite3_finalize(st);
 	store__read_end(s, db);
@@ -965,6 +968,48 @@ int store_case_reports(struct store *s, int64_t case_id, struct report_row **out
 	*out = v;
 	*n = len;
 	return SG_OK;
+}
+
+int store_caller_reports(struct store *s, const char *key, int64_t since, size_t max,
+			 store_caller_fn fn, void *ctx)
+{
+	sqlite3 *db = store__read_begin(s);
+	sqlite3_stmt *st = NULL;
+	size_t seen = 0;
+	int rc;
+
+	/* One snapshot: a case changed meanwhile is read as it was with its report. */
+	if ((rc = store__rc(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL)))) {
+		store__read_end(s, db);
+		return rc;
+	}
+	rc = store__prepare(db, "SELECT " REPORT_COLS " FROM reports INDEXED BY reports_caller"
+				" WHERE caller_key=? AND received_at>=?"
+				" ORDER BY received_at DESC, id DESC",
+			    &st);
+	if (!rc) {
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, since);
+	}
+	while (!rc && seen < max) {
+		struct report_row r;
+		struct case_row c;
+		int step = sqlite3_step(st);
+		if (step != SQLITE_ROW) {
+			rc = step == SQLITE_DONE ? SG_OK : store__rc(step);
+			break;
+		}
+		seen++;
+		if ((rc = read_report(st, &r)))
+			break;
+		if (!(rc = case_by_id(db, r.case_id, &c)))
+			rc = fn(ctx, &r, &c);
+		free(r.text);
+	}
+	sqlite3_finalize(st);
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	store__read_end(s, db);
+	return rc;
 }
 
 void store_reports_free(struct report_row *v, size_t n)

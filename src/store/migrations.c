@@ -22,6 +22,9 @@
 	"(NEW.community_id IS NULL OR NEW.street_id IS " CASE_PARENT("community_id") ") AND "       \
 	"(NEW.street_id IS NULL OR NEW.district_id IS " CASE_PARENT("street_id") ")"
 
+/* A stored caller's number with its separators taken out: its digits. */
+#define CALLER_DIGITS "replace(replace(replace(caller_phone, ' ', ''), '-', ''), '+', '')"
+
 const char *const store__migrations[] = {
 	/* 1: areas, fusion, users, tokens, audit */
 	"CREATE TABLE areas("
@@ -283,6 +286,23 @@ const char *const store__migrations[] = {
 	 */
 	"CREATE INDEX cases_open ON cases(id, city_id, district_id, station_id, police_grid_id,"
 	" street_id, community_id, gov_grid_id) WHERE " STORE__CASE_OPEN_SQL ";",
+
+	/*
+	 * Repeat callers (store_caller_reports): the key of a report's number
+	 * (case_phone_key in model/case.c: the digits, without the +86 or 0086
+	 * of a mobile number; a stored number holds only digits, '+', '-' and
+	 * spaces), computed when read and kept only in an index of the reports
+	 * that have a number, so that a caller's reports, newest first, are one
+	 * index range however the number was typed.
+	 */
+	"ALTER TABLE reports ADD COLUMN caller_key TEXT GENERATED ALWAYS AS (CASE"
+	" WHEN length(" CALLER_DIGITS ") = 13 AND substr(" CALLER_DIGITS ", 1, 3) = '861'"
+	"  THEN substr(" CALLER_DIGITS ", 3)"
+	" WHEN length(" CALLER_DIGITS ") = 15 AND substr(" CALLER_DIGITS ", 1, 5) = '00861'"
+	"  THEN substr(" CALLER_DIGITS ", 5)"
+	" ELSE " CALLER_DIGITS " END) VIRTUAL;"
+	"CREATE INDEX reports_caller ON reports(caller_key, received_at)"
+	" WHERE caller_key IS NOT NULL;",
 };
 
 const int store__migration_count = sizeof store__migrations / sizeof store__migrations[0];

@@ -271,6 +271,16 @@ int store_cases_overdue(struct store *s, int64_t now, const char *const *statuse
 /* A case's reports in order; caller frees with store_reports_free. */
 int store_case_reports(struct store *s, int64_t case_id, struct report_row **out, size_t *n);
 void store_reports_free(struct report_row *v, size_t n);
+/*
+ * A repeat caller's reports: those whose number has the key (case_phone_key
+ * in model/case.h) received at or after since, newest first, each with its
+ * case as it is now. Calls fn(ctx, report, case) for each (both borrowed for
+ * the call; fn must not call the store) until fn returns non-zero, which is
+ * returned, or max reports were read.
+ */
+typedef int (*store_caller_fn)(void *ctx, const struct report_row *r, const struct case_row *c);
+int store_caller_reports(struct store *s, const char *key, int64_t since, size_t max,
+			 store_caller_fn fn, void *ctx);
 /* A case's history in order; caller frees with store_case_history_free. */
 int store_case_history(struct store *s, int64_t case_id, struct case_event **out, size_t *n);
 void store_case_history_free(struct case_event *v, size_t n);

@@ -72,6 +72,41 @@ await runScenario(s, browser, srv, errors, async () => {
   await page.waitForTimeout(700);
   s.check((await page.evaluate(() => performance.getEntriesByType('resource').filter((e) => e.name.includes('/reports/check')).length)) === typedChecks,
     'typing in the place search does not ask for a preview');
+
+  // --- 重复来电: the number the caller gives brings up what it reported before
+  const PHONE = '13755556666';
+  const before = [];
+  for (const [text, dlon] of [['楼上装修太吵了，晚上十点还在打电钻', 0], ['小区门口有人打架', 0.02]])
+    before.push((await srv.post('/api/v1/reports', { source: '110', text, lon: P.lon + dlon, lat: P.lat, caller: { phone: PHONE } }, admin)).body.case);
+  const lookups = (pg) => pg.evaluate(() => performance.getEntriesByType('resource').filter((e) => e.name.includes('/reports/by-caller')).length);
+  await page.fill('#intake-form input[name=caller_phone]', '+86 137-5555-6666');
+  await page.press('#intake-form input[name=caller_phone]', 'Tab');
+  await page.waitForSelector('#caller-history:not([hidden]) #repeat-count', { timeout: 5000 });
+  const count = await page.textContent('#repeat-count');
+  const rows = await page.$$eval('#caller-history .case-mini', (els) => els.map((e) => +e.dataset.case));
+  s.check(count.includes('2 次') && (await page.getAttribute('#repeat-count', 'data-n')) === '2' &&
+    before.every((c) => rows.includes(c.id)), 'leaving the phone field shows the number\'s earlier reports, however it was typed', [count, rows]);
+  await page.focus('#intake-form input[name=caller_phone]');
+  await page.press('#intake-form input[name=caller_phone]', 'Tab');
+  s.check((await lookups(page)) === 1, 'the same number is looked up once (each lookup is audited)', await lookups(page));
+  await page.fill('#intake-form input[name=caller_phone]', '13700000001');
+  await page.press('#intake-form input[name=caller_phone]', 'Tab');
+  s.check(await waitFor(() => page.$('#caller-history:not([hidden]) #repeat-none')), 'a new number says it has no earlier reports');
+  await page.fill('#intake-form input[name=caller_phone]', PHONE);
+  await page.press('#intake-form input[name=caller_phone]', 'Tab');
+  await page.waitForSelector('#repeat-count', { timeout: 5000 });
+  await page.click(`#caller-history .case-mini[data-case="${before[0].id}"]`);
+  s.check(await waitFor(async () => (await page.textContent('#detail h2').catch(() => '')).includes('#' + before[0].id)),
+    'an earlier case opens on the board');
+  await gotoView(page, 'intake');
+  const gw = await newPage();
+  await consoleLogin(gw, srv.base, 'gridworker', 'safegrid-demo');
+  await gotoView(gw, 'intake');
+  await gw.fill('#intake-form input[name=caller_phone]', PHONE);
+  await gw.press('#intake-form input[name=caller_phone]', 'Tab');
+  await gw.waitForTimeout(500);
+  s.check((await lookups(gw)) === 0 && (await gw.$('#caller-history[hidden]')),
+    'a grid worker\'s desk does not look callers up');
   await gotoView(page, 'map');
 
   // The officer's search holds only the station's areas.

@@ -3,7 +3,8 @@
 // an area found by name: the caller says "山塘社区"). Before it is
 // saved, POST /api/v1/reports/check shows how it will be classified, where
 // it will go and which open cases nearby it may duplicate; one click files
-// it, or files and diverts it to a department.
+// it, or files and diverts it to a department. A number the caller gives is
+// looked up (重复来电): what it reported in the last 30 days.
 import * as api from './api.js';
 import { t, label, nameOf, onLangChange, applyLabels, fmtTime } from './i18n.js';
 import { toDisplay, getDisplayCrs, geometryToDisplay, queryBox } from './coord.js';
@@ -21,8 +22,9 @@ export function createIntakeView(root, ctx) {
         <label><span data-i18n="intake.text"></span><textarea name="text" required></textarea></label>
         <div class="row">
           <label style="flex:1"><span data-i18n="intake.caller_name"></span><input name="caller_name" maxlength="64"></label>
-          <label style="flex:1"><span data-i18n="intake.caller_phone"></span><input name="caller_phone" maxlength="20"></label>
+          <label style="flex:1"><span data-i18n="intake.caller_phone"></span><input name="caller_phone" maxlength="24"></label>
         </div>
+        <div class="caller-history" id="caller-history" hidden></div>
         <div class="row">
           <label style="flex:1"><span data-i18n="intake.lon"></span><input name="lon" inputmode="decimal"></label>
           <label style="flex:1"><span data-i18n="intake.lat"></span><input name="lat" inputmode="decimal"></label>
@@ -121,6 +123,58 @@ export function createIntakeView(root, ctx) {
     schedule(0);
   }, { id: 'intake-place-search', placeholder: 'intake.place_search' });
 
+  // 重复来电: when the operator leaves the phone field, the number's reports
+  // of the last days, each case once. The server audits every lookup, so it
+  // runs once per number typed, never per keystroke, and only for a role
+  // that reads callers in full (the server refuses the others).
+  const REPEAT_DAYS = 30;
+  const history = root.querySelector('#caller-history');
+  let lookedUp = '', lookupSeq = 0, lastHistory = null;
+  async function lookupCaller() {
+    const phone = form.caller_phone.value.trim();
+    if (phone === lookedUp) return;
+    lookedUp = phone;
+    const mine = ++lookupSeq;
+    lastHistory = null;
+    renderHistory();
+    if (!ctx.me.personal_data || phone.replace(/\D/g, '').length < 5) return;
+    try {
+      const r = await api.post('/api/v1/reports/by-caller', { phone, days: REPEAT_DAYS, limit: 20 });
+      if (mine !== lookupSeq) return;
+      lastHistory = r;
+      renderHistory();
+    } catch (e) {
+      if (mine !== lookupSeq) return;
+      lookedUp = ''; /* a failed lookup is tried again at the next change */
+      ctx.error(e);
+    }
+  }
+  function renderHistory() {
+    const r = lastHistory;
+    history.hidden = !r;
+    if (!r) { history.innerHTML = ''; return; }
+    const n = r.reports.length + (r.more ? '+' : '');
+    if (!r.reports.length) {
+      history.className = 'caller-history';
+      history.innerHTML = `<p class="muted" id="repeat-none">${esc(t('intake.repeat_none').replace('{d}', r.days))}</p>`;
+      return;
+    }
+    const cases = new Map();
+    for (const rep of r.reports) {
+      const seen = cases.get(rep.case.id);
+      if (seen) seen.n++;
+      else cases.set(rep.case.id, { c: rep.case, n: 1 });
+    }
+    history.className = 'caller-history repeat';
+    history.innerHTML = `<h4><span class="badge esc">${esc(t('intake.repeat'))}</span>
+      <span id="repeat-count" data-n="${r.reports.length}">${esc(t('intake.repeat_count').replace('{d}', r.days).replace('{n}', n))}</span></h4>` +
+      [...cases.values()].map(({ c, n }) => n > 1
+        ? caseMini(c, ctx).replace('</div>', ` · ${esc(t('intake.repeat_times').replace('{n}', n))}</div>`)
+        : caseMini(c, ctx)).join('');
+    for (const row of history.querySelectorAll('[data-case]')) row.addEventListener('click', () => ctx.go('board', +row.dataset.case));
+  }
+  form.caller_phone.addEventListener('change', () => lookupCaller());
+
   function body() {
     const b = { source: form.source.value, text: form.text.value.trim(), lon: Number(form.lon.value), lat: Number(form.lat.value) };
     if (getDisplayCrs() !== 'wgs84') b.crs = getDisplayCrs();
@@ -208,6 +262,9 @@ export function createIntakeView(root, ctx) {
       form.text.value = '';
       form.caller_name.value = '';
       form.caller_phone.value = '';
+      lookedUp = '';
+      lastHistory = null;
+      renderHistory();
       form.category.value = '';
       last = null;
       preview.innerHTML = `<h3>${t('intake.preview')}</h3>`;
@@ -221,7 +278,7 @@ export function createIntakeView(root, ctx) {
   root.querySelector('#check-btn').addEventListener('click', () => check());
   form.addEventListener('submit', (e) => { e.preventDefault(); file(false); });
   root.querySelector('#divert-btn').addEventListener('click', () => file(true));
-  onLangChange(() => { fillSelects(); renderPreview(); });
+  onLangChange(() => { fillSelects(); renderPreview(); renderHistory(); });
 
   return { map, show() { setTimeout(() => map.invalidateSize(), 0); } };
 }

@@ -1,4 +1,4 @@
-/* test_case.c — masking of callers' phone numbers and names. */
+/* test_case.c — masking of callers' phone numbers and names; the key a number is matched by. */
 #include "model/case.h"
 
 #include "test.h"
@@ -39,9 +39,32 @@ static void test_name_keeps_the_first_character(void)
 	CHECK_STR(out, "*");
 }
 
+static void test_phone_key_is_the_digits_without_the_country_prefix(void)
+{
+	static const char *const same[] = { "13812345678", "138-1234-5678", "138 1234 5678",
+					     "+8613812345678", "+86 138 1234 5678", "008613812345678" };
+	char out[REPORT_PHONE_MAX + 1];
+
+	for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+		case_phone_key(same[i], out);
+		CHECK_STR(out, "13812345678");
+	}
+	case_phone_key("0512-6500 1234", out);
+	CHECK_STR(out, "051265001234"); /* a landline keeps its area code */
+	case_phone_key("+86 512 6500 1234", out);
+	CHECK_STR(out, "8651265001234"); /* not a mobile: the prefix stays, no guess */
+	case_phone_key("110", out);
+	CHECK_STR(out, "110");
+	case_phone_key("861", out);
+	CHECK_STR(out, "861");
+	case_phone_key("", out);
+	CHECK_STR(out, "");
+}
+
 int main(void)
 {
 	TEST_RUN(test_phone_keeps_first_three_and_last_four);
 	TEST_RUN(test_name_keeps_the_first_character);
+	TEST_RUN(test_phone_key_is_the_digits_without_the_country_prefix);
 	return test_summary("model/case");
 }

@@ -1,6 +1,7 @@
 /*
  * test_store.c — the store: migrations, group commit, a failing command in a
- * batch, users and tokens, the audit chain, and close draining the queue.
+ * batch, users and tokens, the audit chain, close draining the queue, and a
+ * repeat caller's reports found by the key SQL computes as C does.
  */
 #include "store/store.h"
 
@@ -313,6 +314,92 @@ static void test_async_answers_follow_commit_order_and_close_drains(void)
 	store_close(s);
 }
 
+/* store_caller_fn: records the report ids; stops (returns 7) at the stop-th. */
+struct caller_seen {
+	int64_t ids[16];
+	int n, stop;
+};
+
+static int caller_seen_fn(void *ctx, const struct report_row *r, const struct case_row *c)
+{
+	struct caller_seen *cs = ctx;
+
+	if (c->id != r->case_id || strcmp(r->text, "report") != 0)
+		return SG_EINTERNAL;
+	cs->ids[cs->n++] = r->id;
+	return cs->n == cs->stop ? 7 : SG_OK;
+}
+
+static void test_caller_reports_match_by_key_newest_first(void)
+{
+	/* The same mobile number typed five ways, another number, a landline, none. */
+	static const char *const phones[] = { "13812345678",      "+86 138-1234-5678", "13900001111",
+					      "008613812345678",  "0512-6500 1234",    "",
+					      "138 1234 5678",    "+8613812345678",    "+86 512 6500 1234" };
+	enum { N = sizeof phones / sizeof phones[0] };
+	char path[256], key[REPORT_PHONE_MAX + 1];
+	struct store *s = NULL;
+	int64_t report_ids[N];
+	struct caller_seen cs = { .n = 0 };
+	sqlite3 *db = NULL;
+
+	db_path(path, sizeof path, "callers.db");
+	CHECK_EQ_INT(store_open(path, &s), 0);
+	for (int i = 0; i < N; i++) {
+		struct case_row c = { .priority = 2, .lon = 120.6, .lat = 31.3 };
+		struct report_row r = { .lon = 120.6, .lat = 31.3 };
+		struct store_case_open op = { .c = &c, .r = &r, .actor = "tester" };
+		snprintf(c.category, sizeof c.category, "noise");
+		snprintf(c.type, sizeof c.type, "incident");
+		snprintf(c.status, sizeof c.status, "new");
+		snprintf(c.department, sizeof c.department, "station");
+		snprintf(c.source, sizeof c.source, "110");
+		c.created_at = 1000000 + i * 60;
+		r.text = (char *)"report";
+		snprintf(r.source, sizeof r.source, "110");
+		snprintf(r.category, sizeof r.category, "noise");
+		snprintf(r.caller_phone, sizeof r.caller_phone, "%s", phones[i]);
+		r.reported_at = r.received_at = c.created_at;
+		CHECK_EQ_INT(store_case_open(s, &op), 0);
+		report_ids[i] = r.id;
+	}
+	/* The generated column agrees with case_phone_key for every number. */
+	CHECK_EQ_INT(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	for (int i = 0; i < N; i++) {
+		sqlite3_stmt *st = NULL;
+		CHECK_EQ_INT(sqlite3_prepare_v2(db, "SELECT caller_key FROM reports WHERE id=?", -1, &st, NULL),
+			     SQLITE_OK);
+		sqlite3_bind_int64(st, 1, report_ids[i]);
+		CHECK_EQ_INT(sqlite3_step(st), SQLITE_ROW);
+		case_phone_key(phones[i], key);
+		if (phones[i][0])
+			CHECK_STR((const char *)sqlite3_column_text(st, 0), key);
+		else
+			CHECK(sqlite3_column_type(st, 0) == SQLITE_NULL);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	/* Newest first, from since on: reports 7, 6, 3 and 1 (0 is older than since). */
+	CHECK_EQ_INT(store_caller_reports(s, "13812345678", 1000000 + 60, 100, caller_seen_fn, &cs), 0);
+	CHECK_EQ_INT(cs.n, 4);
+	CHECK(cs.ids[0] == report_ids[7] && cs.ids[1] == report_ids[6] && cs.ids[2] == report_ids[3] &&
+	      cs.ids[3] == report_ids[1]);
+	/* max bounds the reports read; fn's non-zero answer stops and is returned. */
+	cs = (struct caller_seen){ .n = 0 };
+	CHECK_EQ_INT(store_caller_reports(s, "13812345678", 0, 2, caller_seen_fn, &cs), 0);
+	CHECK_EQ_INT(cs.n, 2);
+	cs = (struct caller_seen){ .n = 0, .stop = 3 };
+	CHECK_EQ_INT(store_caller_reports(s, "13812345678", 0, 100, caller_seen_fn, &cs), 7);
+	CHECK_EQ_INT(cs.n, 3);
+	cs = (struct caller_seen){ .n = 0 };
+	CHECK_EQ_INT(store_caller_reports(s, "051265001234", 0, 100, caller_seen_fn, &cs), 0);
+	CHECK(cs.n == 1 && cs.ids[0] == report_ids[4]);
+	cs = (struct caller_seen){ .n = 0 };
+	CHECK_EQ_INT(store_caller_reports(s, "10000000000", 0, 100, caller_seen_fn, &cs), 0);
+	CHECK_EQ_INT(cs.n, 0);
+	store_close(s);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -323,6 +410,7 @@ int main(void)
 	TEST_RUN(test_users_tokens_round_trip);
 	TEST_RUN(test_reopen_sees_every_acknowledged_write);
 	TEST_RUN(test_async_answers_follow_commit_order_and_close_drains);
+	TEST_RUN(test_caller_reports_match_by_key_newest_first);
 	{
 		char cmd[300];
 		snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
