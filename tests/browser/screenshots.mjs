@@ -50,7 +50,9 @@ await page.check('[data-layer=fusion]');
 await gotoView(page, 'intake');
 await page.fill('#intake-form textarea[name=text]', '小区门口又有人打起来了，有人受伤');
 await page.fill('#intake-form input[name=caller_name]', '王五');
-await page.fill('#intake-form input[name=caller_phone]', '13700001111');
+await page.fill('#intake-form input[name=caller_phone]', '139-1234-5678');
+await page.press('#intake-form input[name=caller_phone]', 'Tab'); // the number's earlier reports (重复来电)
+await page.waitForSelector('#caller-history:not([hidden])');
 await page.fill('#intake-form input[name=lon]', '120.6287');
 await page.fill('#intake-form input[name=lat]', '31.3239');
 await page.click('#check-btn');

@@ -81,23 +81,31 @@ await runScenario(s, browser, srv, errors, async () => {
   const lookups = (pg) => pg.evaluate(() => performance.getEntriesByType('resource').filter((e) => e.name.includes('/reports/by-caller')).length);
   await page.fill('#intake-form input[name=caller_phone]', '+86 137-5555-6666');
   await page.press('#intake-form input[name=caller_phone]', 'Tab');
-  await page.waitForSelector('#caller-history:not([hidden]) #repeat-count', { timeout: 5000 });
-  const count = await page.textContent('#repeat-count');
+  await page.waitForSelector('#caller-history:not([hidden]) .repeat-count', { timeout: 5000 });
+  const count = await page.textContent('#caller-history .repeat-count');
   const rows = await page.$$eval('#caller-history .case-mini', (els) => els.map((e) => +e.dataset.case));
-  s.check(count.includes('2 次') && (await page.getAttribute('#repeat-count', 'data-n')) === '2' &&
+  s.check(count.includes('2 次') && (await page.getAttribute('#caller-history .repeat-count', 'data-n')) === '2' &&
     before.every((c) => rows.includes(c.id)), 'leaving the phone field shows the number\'s earlier reports, however it was typed', [count, rows]);
   await page.focus('#intake-form input[name=caller_phone]');
   await page.press('#intake-form input[name=caller_phone]', 'Tab');
   s.check((await lookups(page)) === 1, 'the same number is looked up once (each lookup is audited)', await lookups(page));
   await page.fill('#intake-form input[name=caller_phone]', '13700000001');
   await page.press('#intake-form input[name=caller_phone]', 'Tab');
-  s.check(await waitFor(() => page.$('#caller-history:not([hidden]) #repeat-none')), 'a new number says it has no earlier reports');
+  s.check(await waitFor(() => page.$('#caller-history:not([hidden]) .repeat-none')), 'a new number says it has no earlier reports');
   await page.fill('#intake-form input[name=caller_phone]', PHONE);
   await page.press('#intake-form input[name=caller_phone]', 'Tab');
-  await page.waitForSelector('#repeat-count', { timeout: 5000 });
+  await page.waitForSelector('#caller-history .repeat-count', { timeout: 5000 });
   await page.click(`#caller-history .case-mini[data-case="${before[0].id}"]`);
   s.check(await waitFor(async () => (await page.textContent('#detail h2').catch(() => '')).includes('#' + before[0].id)),
     'an earlier case opens on the board');
+  const asked = await lookups(page);
+  await page.click('#detail .caller-lookup');
+  await page.waitForSelector('#detail .caller-history:not([hidden]) .repeat-count', { timeout: 5000 });
+  const fromDetail = await page.$$eval('#detail .caller-history .case-mini', (els) => els.map((e) => +e.dataset.case));
+  s.check(before.every((c) => fromDetail.includes(c.id)), 'a report\'s caller in the case detail shows the number\'s cases', fromDetail);
+  await page.click('#detail .caller-lookup');
+  s.check((await page.$('#detail .caller-history[hidden]')) && (await lookups(page)) === asked + 1,
+    'and hides them again without asking twice', await lookups(page));
   await gotoView(page, 'intake');
   const gw = await newPage();
   await consoleLogin(gw, srv.base, 'gridworker', 'safegrid-demo');

@@ -7,6 +7,7 @@ import * as live from './live.js';
 import { t, label, nameOf, onLangChange, applyLabels, fmtTime, fmtWhen } from './i18n.js';
 import { esc } from './dom.js';
 import { createDispatchPanel } from './dispatch.js';
+import { mayLookUp, lookUpCaller, renderCallerHistory } from './callers.js';
 
 const STATES = ['new', 'dispatched', 'on_scene', 'sent', 'acknowledged', 'failed', 'in_progress', 'resolved', 'closed', 'cancelled'];
 const SINCE = { '1h': 3600, '24h': 86400, '7d': 7 * 86400, '30d': 30 * 86400, all: 0 };
@@ -233,13 +234,26 @@ export function createBoardView(root, ctx) {
         <button type="button" class="warn" id="divert">${t('detail.divert')}</button></div></section>` : ''}
       <section><h3>${t('detail.reports')} (${c.reports_list.length})</h3>
         ${c.reports_list.map((r) => `<div class="card" style="margin-bottom:6px"><div class="muted">${esc(label('source', r.source))} · ${fmtTime(r.reported_at)}</div>
-          <div>${esc(r.text)}</div><div class="muted">${t('detail.caller')}: <span class="caller">${esc(r.caller.name || '—')} ${esc(r.caller.phone || '')}</span>${r.caller.masked ? ' ' + t('detail.masked') : ''}</div></div>`).join('')}</section>
+          <div>${esc(r.text)}</div><div class="muted">${t('detail.caller')}: <span class="caller">${esc(r.caller.name || '—')} ${esc(r.caller.phone || '')}</span>${r.caller.masked ? ' ' + t('detail.masked') : ''}
+          ${!r.caller.masked && mayLookUp(ctx, r.caller.phone) ? `<button type="button" class="caller-lookup" data-report="${r.id}">${esc(t('detail.caller_history'))}</button>` : ''}</div>
+          <div class="caller-history" data-report="${r.id}" hidden></div></div>`).join('')}</section>
       <section><h3>${t('detail.history')}</h3><table id="history"><tr><th>${t('hist.at')}</th><th>${t('hist.actor')}</th><th>${t('hist.change')}</th><th>${t('hist.note')}</th></tr>
         ${c.history.map((h) => `<tr><td>${fmtTime(h.at)}</td><td>${esc(h.actor)}</td><td>${h.from ? esc(label('state', h.from)) + ' → ' : ''}${esc(label('state', h.to || ''))}</td><td>${esc(h.note || '')}</td></tr>`).join('')}</table></section>`;
     dispatchPanel.mount(aside.querySelector('#dispatch-sec'), c);
     aside.querySelector('#on-map').addEventListener('click', () => ctx.go('map', c.id));
     aside.querySelector('#close').addEventListener('click', () => { detail = null; selected = null; renderDetail(); render(); });
     for (const b of aside.querySelectorAll('[data-to]')) b.addEventListener('click', () => change('transitions', { to: b.dataset.to }));
+    // A report's caller: the number's other reports (callers.js), looked up on
+    // demand, once per detail shown (each lookup is audited).
+    for (const b of aside.querySelectorAll('.caller-lookup')) b.addEventListener('click', async () => {
+      const el = aside.querySelector(`.caller-history[data-report="${b.dataset.report}"]`);
+      if (el.dataset.loaded) { el.hidden = !el.hidden; return; }
+      const r = c.reports_list.find((x) => x.id === +b.dataset.report);
+      try {
+        renderCallerHistory(el, await lookUpCaller(r.caller.phone), ctx);
+        el.dataset.loaded = '1';
+      } catch (e) { ctx.error(e); }
+    });
     const dv = aside.querySelector('#divert');
     if (dv) dv.addEventListener('click', () => change('divert', { department: aside.querySelector('#divert-dept').value }));
   }

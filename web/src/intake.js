@@ -10,6 +10,7 @@ import { t, label, nameOf, onLangChange, applyLabels, fmtTime } from './i18n.js'
 import { toDisplay, getDisplayCrs, geometryToDisplay, queryBox } from './coord.js';
 import { esc, caseMini } from './dom.js';
 import { createAreaSearch, interiorPoint } from './areasearch.js';
+import { mayLookUp, lookUpCaller, renderCallerHistory } from './callers.js';
 
 export function createIntakeView(root, ctx) {
   const mayFile = ctx.me.role !== 'analyst';
@@ -124,10 +125,7 @@ export function createIntakeView(root, ctx) {
   }, { id: 'intake-place-search', placeholder: 'intake.place_search' });
 
   // 重复来电: when the operator leaves the phone field, the number's reports
-  // of the last days, each case once. The server audits every lookup, so it
-  // runs once per number typed, never per keystroke, and only for a role
-  // that reads callers in full (the server refuses the others).
-  const REPEAT_DAYS = 30;
+  // of the last days (callers.js): once per number typed, never per keystroke.
   const history = root.querySelector('#caller-history');
   let lookedUp = '', lookupSeq = 0, lastHistory = null;
   async function lookupCaller() {
@@ -137,9 +135,9 @@ export function createIntakeView(root, ctx) {
     const mine = ++lookupSeq;
     lastHistory = null;
     renderHistory();
-    if (!ctx.me.personal_data || phone.replace(/\D/g, '').length < 5) return;
+    if (!mayLookUp(ctx, phone)) return;
     try {
-      const r = await api.post('/api/v1/reports/by-caller', { phone, days: REPEAT_DAYS, limit: 20 });
+      const r = await lookUpCaller(phone);
       if (mine !== lookupSeq) return;
       lastHistory = r;
       renderHistory();
@@ -149,30 +147,7 @@ export function createIntakeView(root, ctx) {
       ctx.error(e);
     }
   }
-  function renderHistory() {
-    const r = lastHistory;
-    history.hidden = !r;
-    if (!r) { history.innerHTML = ''; return; }
-    const n = r.reports.length + (r.more ? '+' : '');
-    if (!r.reports.length) {
-      history.className = 'caller-history';
-      history.innerHTML = `<p class="muted" id="repeat-none">${esc(t('intake.repeat_none').replace('{d}', r.days))}</p>`;
-      return;
-    }
-    const cases = new Map();
-    for (const rep of r.reports) {
-      const seen = cases.get(rep.case.id);
-      if (seen) seen.n++;
-      else cases.set(rep.case.id, { c: rep.case, n: 1 });
-    }
-    history.className = 'caller-history repeat';
-    history.innerHTML = `<h4><span class="badge esc">${esc(t('intake.repeat'))}</span>
-      <span id="repeat-count" data-n="${r.reports.length}">${esc(t('intake.repeat_count').replace('{d}', r.days).replace('{n}', n))}</span></h4>` +
-      [...cases.values()].map(({ c, n }) => n > 1
-        ? caseMini(c, ctx).replace('</div>', ` · ${esc(t('intake.repeat_times').replace('{n}', n))}</div>`)
-        : caseMini(c, ctx)).join('');
-    for (const row of history.querySelectorAll('[data-case]')) row.addEventListener('click', () => ctx.go('board', +row.dataset.case));
-  }
+  const renderHistory = () => renderCallerHistory(history, lastHistory, ctx);
   form.caller_phone.addEventListener('change', () => lookupCaller());
 
   function body() {

@@ -104,6 +104,7 @@ export default {
   'detail.divert_station': 'Back to the station (police)',
   'detail.note': 'Note (optional)',
   'detail.caller': 'Caller',
+  'detail.caller_history': 'Calls from this number',
   'detail.masked': '(masked)',
   'detail.version': 'Version',
   'detail.escalation': 'Level',

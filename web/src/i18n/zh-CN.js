@@ -104,6 +104,7 @@ export default {
   'detail.divert_station': '收回派出所（警情）',
   'detail.note': '备注（可选）',
   'detail.caller': '报警人',
+  'detail.caller_history': '来电记录',
   'detail.masked': '（已脱敏）',
   'detail.version': '版本',
   'detail.escalation': '当前层级',
