@@ -342,7 +342,7 @@ static void *sim_main(void *arg)
 			new_report(sim, now);
 		step_units(sim, now, TICK_MS / 1000.0, pos, &npos);
 		if (npos) {
-			if (store_positions_add(sim->app->store, pos, npos, NULL) == 0) {
+			if (store_positions_add(sim->app->store, pos, npos, now, NULL) == 0) {
 				for (size_t i = 0; i < npos; i++)
 					unit_index_move(sim->app->units, pos[i].unit_id, pos[i].lon, pos[i].lat,
 							pos[i].at);

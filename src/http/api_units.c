@@ -459,7 +459,8 @@ int api_unit_position(void *appv, struct http_req *req, struct http_resp *resp)
 		goto out;
 	}
 	/* From here the deferral owns w. */
-	if ((rc = store_positions_add_async(app->store, &w->pos, 1, NULL, position_committed, w)))
+	if ((rc = store_positions_add_async(app->store, &w->pos, 1, api_now(app), NULL,
+					     position_committed, w)))
 		position_committed(w, rc); /* nothing queued: the second call answers the error */
 	w = NULL;
 	rc = SG_OK;
@@ -520,7 +521,7 @@ static int position_submit(struct app *app, void *batchp, store_done_fn done, vo
 {
 	struct position_batch *b = batchp;
 
-	return store_positions_add_async(app->store, b->v, b->n, NULL, done, arg);
+	return store_positions_add_async(app->store, b->v, b->n, api_now(app), NULL, done, arg);
 }
 
 /* The batch is durable: the units move in the index. */

@@ -59,7 +59,7 @@ static int walk_sql(struct store__forces_walk *w, bool one_area, char *sql, size
 			 f->type >= 0 ? " AND type = ?3" : "", f->org_id ? " AND org_id = ?4" : "",
 			 f->status >= 0 ? " AND status = ?6" : "",
 			 f->bbox ? " AND lon BETWEEN ?7 AND ?8 AND lat BETWEEN ?9 AND ?10" : "",
-			 f->since > 0 ? " AND (updated_at >= ?11 OR pos_at >= ?11 * 1000)" : "");
+			 f->since > 0 ? " AND (updated_at >= ?11 OR moved_at >= ?11)" : "");
 	return n > 0 && (size_t)n < cap ? SG_OK : SG_EINTERNAL;
 }
 

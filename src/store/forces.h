@@ -138,7 +138,7 @@ struct store_force_filter {
 	/* Units only. */
 	bool bbox;                /* the latest position inside [min_lon,max_lon]×[min_lat,max_lat] (WGS-84) */
 	double min_lon, min_lat, max_lon, max_lat;
-	int64_t since;            /* > 0: changed (updated_at) or positioned (pos_at) at or after this Unix second */
+	int64_t since;            /* > 0: changed (updated_at) or moved (moved_at) at or after this Unix second */
 };
 
 typedef int (*store_person_fn)(void *ctx, const struct store_person *p);
@@ -189,16 +189,20 @@ struct store_position {
 /*
  * Stores n positions in one transaction: a track row each (a repeated
  * unit and time is ignored) and, where newer than the unit's latest, the
- * latest. SG_ENOTFOUND names an unknown unit through *bad (its index).
+ * latest. received_at (Unix s, the server's clock) is when they arrived: a
+ * unit moved is listed by a since at or before it (store_force_filter),
+ * whatever time its device gave the position. SG_ENOTFOUND names an unknown
+ * unit through *bad (its index).
  */
-int store_positions_add(struct store *s, const struct store_position *v, size_t n, size_t *bad);
+int store_positions_add(struct store *s, const struct store_position *v, size_t n,
+			int64_t received_at, size_t *bad);
 /*
  * The same without waiting (see store_case_open_async): returns 0 and later
  * calls done(arg, rc) on the syncer thread, *bad set first (if bad is not
  * NULL); v and bad must stay valid until then. n must be at least 1.
  */
 int store_positions_add_async(struct store *s, const struct store_position *v, size_t n,
-			      size_t *bad, store_done_fn done, void *arg);
+			      int64_t received_at, size_t *bad, store_done_fn done, void *arg);
 /* Deletes up to max track rows older than before_ms; *deleted how many. */
 int store_positions_purge(struct store *s, int64_t before_ms, size_t max, size_t *deleted);
 /* A unit's track between from_ms and to_ms, oldest first, at most cap rows. */

@@ -200,6 +200,7 @@ int store_units_all(struct store *s, store_unit_fn fn, void *ctx)
 struct positions_ctx {
 	const struct store_position *v;
 	size_t n;
+	int64_t received_at;
 	size_t bad;
 };
 
@@ -212,8 +213,8 @@ static int positions_cmd(sqlite3 *db, void *arg)
 	if ((rc = store__prepare(db, "INSERT OR IGNORE INTO unit_positions VALUES(?,?,?,?)",
 				 &track)) ||
 	    (rc = store__prepare(db,
-				 "UPDATE units SET lon=?2, lat=?3, pos_at=?4 WHERE id=?1 AND "
-				 "(pos_at IS NULL OR pos_at < ?4)",
+				 "UPDATE units SET lon=?2, lat=?3, pos_at=?4, moved_at=?5 WHERE id=?1 "
+				 "AND (pos_at IS NULL OR pos_at < ?4)",
 				 &latest)))
 		goto out;
 	for (size_t i = 0; !rc && i < c->n; i++) {
@@ -223,6 +224,7 @@ static int positions_cmd(sqlite3 *db, void *arg)
 		sqlite3_bind_double(latest, 2, p->lon);
 		sqlite3_bind_double(latest, 3, p->lat);
 		sqlite3_bind_int64(latest, 4, p->at);
+		sqlite3_bind_int64(latest, 5, c->received_at);
 		if ((rc = store__rc(sqlite3_step(latest))))
 			break;
 		if (sqlite3_changes(db) == 0) {
@@ -250,9 +252,10 @@ out:
 	return rc;
 }
 
-int store_positions_add(struct store *s, const struct store_position *v, size_t n, size_t *bad)
+int store_positions_add(struct store *s, const struct store_position *v, size_t n,
+			int64_t received_at, size_t *bad)
 {
-	struct positions_ctx c = { v, n, SIZE_MAX };
+	struct positions_ctx c = { v, n, received_at, SIZE_MAX };
 	int rc = n ? store__submit(s, positions_cmd, &c) : SG_OK;
 
 	if (bad)
@@ -281,7 +284,7 @@ static void positions_async_done(void *arg, int rc)
 }
 
 int store_positions_add_async(struct store *s, const struct store_position *v, size_t n,
-			      size_t *bad, store_done_fn done, void *arg)
+			      int64_t received_at, size_t *bad, store_done_fn done, void *arg)
 {
 	struct positions_async *a;
 	int rc;
@@ -290,7 +293,7 @@ int store_positions_add_async(struct store *s, const struct store_position *v, s
 		return SG_EINVAL;
 	if (!(a = calloc(1, sizeof *a)))
 		return SG_ENOMEM;
-	a->c = (struct positions_ctx){ v, n, SIZE_MAX };
+	a->c = (struct positions_ctx){ v, n, received_at, SIZE_MAX };
 	a->bad = bad;
 	a->done = done;
 	a->arg = arg;

@@ -303,6 +303,16 @@ const char *const store__migrations[] = {
 	" ELSE " CALLER_DIGITS " END) VIRTUAL;"
 	"CREATE INDEX reports_caller ON reports(caller_key, received_at)"
 	" WHERE caller_key IS NOT NULL;",
+
+	/*
+	 * When a unit's latest position arrived (Unix s, the server's clock), for
+	 * a units poll's since (store_force_filter): pos_at is the device's time,
+	 * and a position sent late (a radio out of coverage) is newer than the
+	 * unit's latest yet older than the poll before, which then never saw it.
+	 * Known positions count as arrived when their device said.
+	 */
+	"ALTER TABLE units ADD COLUMN moved_at INTEGER;"
+	"UPDATE units SET moved_at = pos_at / 1000 WHERE pos_at IS NOT NULL;",
 };
 
 const int store__migration_count = sizeof store__migrations / sizeof store__migrations[0];

@@ -3,6 +3,7 @@ people (filters, cursor pagination, scope, masking and the audit of
 unmasked reads), units, live positions (PUT and NDJSON with bad lines) and
 the nearest available units with every filter, ties, scope and the reasons
 for a shortfall."""
+import datetime
 import json
 import sqlite3
 import time
@@ -377,5 +378,18 @@ with Server.demo(extra=["--test-clock"]) as srv:
             [u["id"] for u in changed])
     later, _, _ = all_units("since=2100-01-01T00:00:00Z", gusu)
     s.check(later == [], "since a time to come: nothing")
+    # A position sent late (a radio out of coverage): its device's time is
+    # before the last poll, yet it is the unit's newest. The next poll gets it,
+    # since counting when it arrived.
+    late = [u for u in boxed if u["status"] == "available"][2]
+    st, b = srv.get("/api/v1/units?limit=1", token=gusu)
+    poll = b["as_of"]
+    sent = datetime.datetime.fromisoformat(poll.replace("Z", "+00:00")).timestamp() - 300
+    where = (late["position"]["lon"] + 0.002, late["position"]["lat"])
+    st, _ = put(late["id"], where, token=gusu, at=int(sent * 1000))
+    changed, _, _ = all_units("since=" + poll, gusu)
+    got = [u for u in changed if u["id"] == late["id"]]
+    s.check(st == 200 and got and abs(got[0]["position"]["lon"] - where[0]) < 1e-6,
+            "a position sent late comes to the next poll", (st, poll, [u["id"] for u in changed]))
 
 s.done()

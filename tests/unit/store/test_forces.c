@@ -147,17 +147,59 @@ static void test_positions_out_of_order_keep_the_newest(void)
 	struct store_unit u;
 	size_t n = 0, bad;
 
-	CHECK_EQ_INT(store_positions_add(s, p, 3, &bad), 0);
+	CHECK_EQ_INT(store_positions_add(s, p, 3, 1000, &bad), 0);
 	CHECK_EQ_INT(store_unit_get(s, id, &u), 0);
 	CHECK(u.has_pos && u.pos_at == 2000 && u.lon == 120.5);
 	CHECK_EQ_INT(store_unit_track(s, id, 0, 10000, track, 8, &n), 0);
 	CHECK_EQ_INT(n, 3);
 	CHECK(track[0].at == 1000 && track[2].at == 2000);
 	p[0].unit_id = 999999;
-	CHECK_EQ_INT(store_positions_add(s, p, 1, &bad), SG_ENOTFOUND);
+	CHECK_EQ_INT(store_positions_add(s, p, 1, 1000, &bad), SG_ENOTFOUND);
 	CHECK_EQ_INT(bad, 0);
 	CHECK_EQ_INT(store_positions_purge(s, 1600, 100, &n), 0);
 	CHECK_EQ_INT(n, 2);
+}
+
+/* store_unit_fn: whether the unit sought (ctx) is listed. */
+static int find_unit(void *ctx, const struct store_unit *u)
+{
+	int64_t *want = ctx;
+
+	if (u->id == *want)
+		*want = 0;
+	return 0;
+}
+
+static bool listed_since(int64_t id, int64_t since)
+{
+	struct store_force_filter f = { .type = -1, .status = -1, .since = since };
+
+	CHECK_EQ_INT(store_units_list(s, &f, 1000, find_unit, &id), 0);
+	return id == 0;
+}
+
+static void test_a_late_position_is_listed_by_when_it_arrived(void)
+{
+	struct store_unit u = { .type = UNIT_PATROL_CAR, .org_id = org, .area_id = area[2], .status = 1,
+				.created_at = 500 };
+	struct store_position first, late, older;
+	int64_t id;
+
+	snprintf(u.callsign, sizeof u.callsign, "P9");
+	CHECK_EQ_INT(store_units_add(s, &u, 1, NULL), 0);
+	id = u.id;
+	first = (struct store_position){ id, 120.5, 31.5, 5000 };
+	late = (struct store_position){ id, 120.51, 31.51, 6000 };
+	older = (struct store_position){ id, 120.52, 31.52, 5500 };
+	CHECK(listed_since(id, 500) && !listed_since(id, 501)); /* changed when added */
+	CHECK_EQ_INT(store_positions_add(s, &first, 1, 1000000, NULL), 0);
+	CHECK(listed_since(id, 999999) && listed_since(id, 1000000) && !listed_since(id, 1000001));
+	/* Sent late: its device's time is long before the poll, its arrival after. */
+	CHECK_EQ_INT(store_positions_add(s, &late, 1, 1000100, NULL), 0);
+	CHECK(listed_since(id, 1000050));
+	/* Older than the latest: kept on the track, the unit does not move, no poll lists it. */
+	CHECK_EQ_INT(store_positions_add(s, &older, 1, 1000200, NULL), 0);
+	CHECK(!listed_since(id, 1000150));
 }
 
 static int apply(int64_t unit, enum store_unit_action a, struct store_unit *out, struct store_dispatch *d)
@@ -216,6 +258,7 @@ int main(void)
 	setup();
 	TEST_RUN(test_people_walk_areas_in_order_and_resume_at_the_cursor);
 	TEST_RUN(test_positions_out_of_order_keep_the_newest);
+	TEST_RUN(test_a_late_position_is_listed_by_when_it_arrived);
 	TEST_RUN(test_unit_state_machine_and_conflicts);
 	TEST_RUN(test_a_conflicting_dispatch_leaves_nothing_behind);
 	store_close(s);
