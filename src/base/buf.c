@@ -14,6 +14,7 @@ void sg_buf_init(struct sg_buf *b, size_t cap)
 	b->len = 0;
 	b->alloc = 0;
 	b->cap = cap ? cap : SG_BUF_DEFAULT_CAP;
+	b->err = 0;
 }
 
 void sg_buf_release(struct sg_buf *b)
@@ -25,6 +26,7 @@ void sg_buf_release(struct sg_buf *b)
 void sg_buf_reset(struct sg_buf *b)
 {
 	b->len = 0;
+	b->err = 0;
 	if (b->data)
 		b->data[0] = '\0';
 }
@@ -34,8 +36,10 @@ static int buf_reserve(struct sg_buf *b, size_t extra)
 	size_t need, na;
 	char *p;
 
+	if (b->err)
+		return b->err;
 	if (extra > b->cap - b->len)
-		return SG_ETOOBIG;
+		return b->err = SG_ETOOBIG;
 	need = b->len + extra + 1;
 	if (need <= b->alloc)
 		return SG_OK;
@@ -44,7 +48,7 @@ static int buf_reserve(struct sg_buf *b, size_t extra)
 		na *= 2;
 	p = realloc(b->data, na);
 	if (!p)
-		return SG_ENOMEM;
+		return b->err = SG_ENOMEM;
 	b->data = p;
 	b->alloc = na;
 	return SG_OK;
@@ -78,12 +82,14 @@ int sg_buf_vprintf(struct sg_buf *b, const char *fmt, va_list ap)
 	size_t room = b->alloc > b->len ? b->alloc - b->len : 0;
 	int n, rc;
 
+	if (b->err)
+		return b->err;
 	/* Formatted straight into the free space; only what does not fit is formatted twice. */
 	va_copy(ap2, ap);
 	n = vsnprintf(room ? b->data + b->len : NULL, room, fmt, ap2);
 	va_end(ap2);
 	if (n < 0)
-		return SG_EINVAL;
+		return b->err = SG_EINVAL; /* an encoding error: the text is not all there */
 	if ((size_t)n < room && (size_t)n <= b->cap - b->len) {
 		b->len += (size_t)n;
 		return SG_OK;

@@ -3,7 +3,10 @@
  *
  * The buffer always keeps a NUL after its contents so it can be used as a C
  * string. Appending past the cap fails with SG_ETOOBIG and leaves the buffer as
- * it was. Caller-owned: sg_buf_init / sg_buf_release.
+ * it was. A failed append is remembered (err): every later one fails alike,
+ * until a reset, so that a writer that checks only at the end (an HTTP answer
+ * built by many appends) cannot hand out a document with a piece missing.
+ * Caller-owned: sg_buf_init / sg_buf_release.
  */
 #ifndef SAFEGRID_BASE_BUF_H
 #define SAFEGRID_BASE_BUF_H
@@ -16,13 +19,14 @@ struct sg_buf {
 	size_t len;
 	size_t alloc;
 	size_t cap;   /* maximum len; 0 means SG_BUF_DEFAULT_CAP */
+	int err;      /* the first failed append's error (SG_ENOMEM, SG_ETOOBIG); 0 if none */
 };
 
 #define SG_BUF_DEFAULT_CAP ((size_t)1 << 30)
 
 void sg_buf_init(struct sg_buf *b, size_t cap);
 void sg_buf_release(struct sg_buf *b);
-/* Empties the buffer, keeping its memory. */
+/* Empties the buffer, keeping its memory, and forgets a failed append. */
 void sg_buf_reset(struct sg_buf *b);
 int sg_buf_append(struct sg_buf *b, const void *p, size_t n);
 int sg_buf_puts(struct sg_buf *b, const char *s);

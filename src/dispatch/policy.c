@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/json.h"
 
 static int fail(struct policy_error *e, const char *path, const char *msg)
 {
@@ -109,11 +110,16 @@ int dispatch_policy_load(const char *text, size_t len, struct dispatch_policy **
 	json_t *doc = NULL, *v, *rules;
 	double d;
 	size_t i;
-	int rc = SG_EINVAL;
+	int rc = SG_EINVAL, load_rc;
 
 	if (len > POLICY_MAX_DOCUMENT)
 		return fail(err, "", "the document is larger than 1 MiB");
-	doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	doc = sg_json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr, &load_rc);
+	if (load_rc == SG_ENOMEM) {
+		rc = load_rc;
+		fail(err, "", "out of memory");
+		goto out;
+	}
 	if (!doc || !json_is_object(doc)) {
 		char msg[160];
 		snprintf(msg, sizeof msg, "not a JSON object (line %d: %.100s)", jerr.line, jerr.text);

@@ -11,6 +11,7 @@
 
 #include <pthread.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,6 +121,17 @@ void geo_geos_context_free(GEOSContextHandle_t ctx)
 	free(e);
 }
 
+/* Records that an allocation of ours failed, as GEOS records its std::bad_alloc. */
+static void note_out_of_memory(GEOSContextHandle_t ctx)
+{
+	struct geos_errbuf *e;
+
+	pthread_mutex_lock(&errbuf_lock);
+	if ((e = errbuf_find(ctx)))
+		snprintf(e->msg, sizeof e->msg, "std::bad_alloc (out of memory)");
+	pthread_mutex_unlock(&errbuf_lock);
+}
+
 const char *geo_geos_last_error(GEOSContextHandle_t ctx)
 {
 	struct geos_errbuf *e;
@@ -157,8 +169,10 @@ static GEOSGeometry *polygon_to_geos(GEOSContextHandle_t ctx, const struct geo_m
 		goto out;
 	if (nholes) {
 		holes = calloc(nholes, sizeof *holes);
-		if (!holes)
+		if (!holes) {
+			note_out_of_memory(ctx);
 			goto out;
+		}
 		for (made = 0; made < nholes; made++) {
 			holes[made] = ring_to_geos(ctx, m, r0 + 1 + made);
 			if (!holes[made])
@@ -189,8 +203,10 @@ GEOSGeometry *geo_mpoly_to_geos(GEOSContextHandle_t ctx, const struct geo_mpoly 
 	if (m->npolys == 0)
 		return GEOSGeom_createEmptyCollection_r(ctx, GEOS_MULTIPOLYGON);
 	polys = calloc(m->npolys, sizeof *polys);
-	if (!polys)
+	if (!polys) {
+		note_out_of_memory(ctx);
 		return NULL;
+	}
 	for (made = 0; made < m->npolys; made++) {
 		polys[made] = polygon_to_geos(ctx, m, made);
 		if (!polys[made])

@@ -27,7 +27,11 @@ void geo_geos_context_free(GEOSContextHandle_t ctx);
 /* The last error message GEOS reported on ctx ("" if none). Borrowed until the next call on ctx. */
 const char *geo_geos_last_error(GEOSContextHandle_t ctx);
 
-/* A new GEOS MultiPolygon (or Polygon when m has one polygon); caller frees with GEOSGeom_destroy_r. NULL on failure. */
+/*
+ * A new GEOS MultiPolygon (or Polygon when m has one polygon); caller frees
+ * with GEOSGeom_destroy_r. NULL on failure, with the reason as ctx's last
+ * error ("std::bad_alloc ..." when memory ran out, ours or GEOS's).
+ */
 GEOSGeometry *geo_mpoly_to_geos(GEOSContextHandle_t ctx, const struct geo_mpoly *m);
 
 /*

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "base/err.h"
+#include "base/json.h"
 #include "base/log.h"
 
 const struct http_route api_routes[] = {
@@ -368,9 +369,15 @@ int api_logout(void *appv, struct http_req *req, struct http_resp *resp)
 int api_body_object(struct http_req *req, struct http_resp *resp, json_t **out)
 {
 	json_error_t err;
-	json_t *j = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &err);
+	int rc;
+	json_t *j = sg_json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &err, &rc);
 	char msg[256];
 
+	if (rc == SG_ENOMEM) {
+		/* Not the client's fault: 503, which it may retry. */
+		http_error(resp, 503, "unavailable", "out of memory reading the body", NULL);
+		return 1;
+	}
 	if (!j) {
 		snprintf(msg, sizeof msg, "invalid JSON at line %d column %d: %s", err.line,
 			 err.column, err.text);

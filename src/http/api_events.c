@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/json.h"
 #include "base/lines.h"
 
 #define EVENTS_MAX_LINES 50000
@@ -172,6 +173,7 @@ int api_events_ingest(void *appv, struct http_req *req, struct http_resp *resp)
 		struct intake_error e;
 		json_error_t jerr;
 		json_t *obj, *kind;
+		int jrc;
 
 		if (!text)
 			break;
@@ -182,7 +184,12 @@ int api_events_ingest(void *appv, struct http_req *req, struct http_resp *resp)
 		}
 		if (len == 0)
 			continue;
-		obj = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+		obj = sg_json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr, &jrc);
+		if (jrc == SG_ENOMEM) {
+			/* A line lost to memory is no bad line: the whole request fails, to be retried. */
+			http_error(resp, 503, "unavailable", "out of memory reading the events", NULL);
+			goto out;
+		}
 		if (!obj) {
 			char msg[200];
 			snprintf(msg, sizeof msg, "invalid JSON at column %d: %.120s", jerr.column,

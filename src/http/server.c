@@ -399,6 +399,9 @@ again:
 		pthread_mutex_unlock(&d->lock);
 		goto again; /* done already: answer now */
 	}
+	/* An answer that could not be written whole is not sent in part. */
+	if (!resp.queued && resp.body.err)
+		http_error(&resp, 500, "internal", "the answer could not be written", NULL);
 	record(s, route, resp.status, elapsed_s(&p->started));
 	ret = resp.queued ? MHD_YES : send_resp(conn, &resp);
 	resp_release(&resp);

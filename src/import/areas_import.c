@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "base/err.h"
+#include "base/json.h"
 #include "geo/geojson.h"
 #include "geo/geos_bridge.h" /* and geos_c.h, reentrant API only */
 
@@ -100,6 +101,22 @@ __attribute__((format(printf, 5, 6))) static int fail(struct import *im, int rc,
 	vsnprintf(e->message, sizeof e->message, fmt, ap);
 	va_end(ap);
 	return rc;
+}
+
+/*
+ * A GEOS call that failed (NULL, or 2 from a predicate): GEOS caught an
+ * exception and kept its what() as the context's last error: std::bad_alloc,
+ * or "Failed to allocate memory ..." from its C layer, when memory ran out. A
+ * failure with no message is that C layer failing a malloc too. Anything else is GEOS
+ * failing on input it should take. None of them says the polygon is invalid.
+ */
+static int geos_failed(struct import *im, long i, const char *doing)
+{
+	const char *why = geo_geos_last_error(im->geos);
+
+	if (!*why || strstr(why, "bad_alloc") || strstr(why, "allocate memory"))
+		return fail(im, SG_ENOMEM, i, "geometry", "out of memory while %s", doing);
+	return fail(im, SG_EINTERNAL, i, "geometry", "GEOS failed while %s: %s", doing, why);
 }
 
 /* A code is 1..AREA_CODE_MAX-1 bytes of letters, digits, '-' and '_'. */
@@ -213,13 +230,12 @@ static int repair_geometry(struct import *im, long i, const GEOSGeometry *g, con
 {
 	GEOSGeometry *fixed = NULL, *check = NULL;
 	struct geo_mpoly m;
-	int rc;
+	int rc, valid;
 
 	geo_mpoly_init(&m);
 	fixed = GEOSMakeValid_r(im->geos, g);
 	if (!fixed) {
-		rc = fail(im, SG_EINVAL, i, "geometry", "invalid polygon (%s) could not be repaired: %s",
-			  reason, geo_geos_last_error(im->geos));
+		rc = geos_failed(im, i, "repairing the polygon");
 		goto out;
 	}
 	rc = geo_mpoly_from_geos(im->geos, fixed, &m);
@@ -233,7 +249,12 @@ static int repair_geometry(struct import *im, long i, const GEOSGeometry *g, con
 		goto out;
 	}
 	check = geo_mpoly_to_geos(im->geos, &m);
-	if (!check || GEOSisValid_r(im->geos, check) != 1) {
+	valid = check ? GEOSisValid_r(im->geos, check) : 2;
+	if (valid == 2) {
+		rc = geos_failed(im, i, "checking the repaired polygon");
+		goto out;
+	}
+	if (valid != 1) {
 		rc = fail(im, SG_EINVAL, i, "geometry", "invalid polygon (%s) could not be repaired",
 			  reason);
 		goto out;
@@ -269,17 +290,17 @@ static int validate_geometry(struct import *im, long i, struct pending *p)
 		return fail(im, SG_EINVAL, i, "geometry.coordinates", "geometry is empty");
 	g = geo_mpoly_to_geos(im->geos, &p->geom);
 	if (!g) {
-		rc = fail(im, SG_EINTERNAL, i, "geometry", "GEOS could not take the polygon: %s",
-			  geo_geos_last_error(im->geos));
+		rc = geos_failed(im, i, "taking the polygon");
 		goto out;
 	}
 	valid = GEOSisValid_r(im->geos, g);
 	if (valid == 1)
 		goto out;
-	/* 2 is an exception inside GEOS: treat it as invalid, with its message. */
-	if (valid == 0)
-		why = GEOSisValidReason_r(im->geos, g);
-	snprintf(reason, sizeof reason, "%s", why ? why : geo_geos_last_error(im->geos));
+	if (valid != 0 || !(why = GEOSisValidReason_r(im->geos, g))) {
+		rc = geos_failed(im, i, "checking the polygon");
+		goto out;
+	}
+	snprintf(reason, sizeof reason, "%s", why);
 	if (!(im->flags & AREAS_IMPORT_MAKE_VALID)) {
 		rc = fail(im, SG_EINVAL, i, "geometry", "invalid polygon: %s", reason);
 		goto out;
@@ -599,7 +620,11 @@ int areas_import_parse(const char *text, size_t len, const struct areas_import_o
 		goto out;
 	}
 
-	root = json_loadb(text ? text : "", text ? len : 0, JSON_REJECT_DUPLICATES, &jerr);
+	root = sg_json_loadb(text ? text : "", text ? len : 0, JSON_REJECT_DUPLICATES, &jerr, &rc);
+	if (rc == SG_ENOMEM) {
+		fail(&im, rc, -1, "", "out of memory reading the document");
+		goto out;
+	}
 	if (!root) {
 		rc = fail(&im, SG_EINVAL, -1, "", "JSON syntax error at line %d, column %d: %s",
 			  jerr.line, jerr.column, jerr.text);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/json.h"
 #include "model/area.h"
 
 struct casefsm_type {
@@ -176,18 +177,21 @@ int casefsm_load(const char *text, size_t len, struct casefsm **out, struct case
 {
 	static const char *const members[] = { "version", "notes", "escalation", "types", NULL };
 	json_error_t jerr;
-	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr), *v, *x;
+	int rc;
+	json_t *root = sg_json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr, &rc), *v, *x;
 	struct casefsm *f = NULL;
 	size_t i;
-	int rc = SG_EINVAL;
 	char path[96];
 
+	if (rc == SG_ENOMEM)
+		return fail(err, rc, "", "out of memory");
 	if (!root) {
 		char m[160];
 		snprintf(m, sizeof m, "invalid JSON at line %d column %d: %.100s", jerr.line,
 			 jerr.column, jerr.text);
 		return fail(err, SG_EINVAL, "", m);
 	}
+	rc = SG_EINVAL;
 	if (!json_is_object(root)) {
 		rc = fail(err, SG_EINVAL, "", "the configuration must be a JSON object");
 		goto out;

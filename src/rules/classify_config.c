@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/err.h"
+#include "base/json.h"
 #include "rules/classify_internal.h"
 
 const char *const cl_list_names[CL_NLISTS] = {"terms", "with", "all", "not"};
@@ -1174,9 +1176,9 @@ int classify_config_load(const char *text, size_t len, struct classify_config **
 	p.cfg = calloc(1, sizeof *p.cfg);
 	if (!p.cfg)
 		return oom(&p);
-	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	root = sg_json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr, &rc);
 	if (!root) {
-		rc = perr(&p, SG_EINVAL, "", "%s", jerr.text);
+		rc = perr(&p, rc, "", "%s", rc == SG_ENOMEM ? "out of memory" : jerr.text);
 		if (err) {
 			err->line = jerr.line > 0 ? jerr.line : 0;
 			err->column = jerr.column > 0 ? jerr.column : 0;
@@ -1301,11 +1303,35 @@ static json_t *rule_json(struct jw *w, const struct classify_config *cfg, const 
 	return o;
 }
 
+/*
+ * json_dump_callback's sink for classify_config_to_json. Once an append
+ * fails, every later one fails too: jansson (2.14) ignores the result of
+ * writing an object's key, and would go on to finish a document with that
+ * key's closing quote missing.
+ */
+struct dump_sink {
+	struct sg_buf b;
+	bool failed;
+};
+
+static int dump_append(const char *text, size_t n, void *data)
+{
+	struct dump_sink *d = data;
+
+	if (d->failed || sg_buf_append(&d->b, text, n) != SG_OK) {
+		d->failed = true;
+		return -1;
+	}
+	return 0;
+}
+
 int classify_config_to_json(const struct classify_config *cfg, char **json, size_t *len)
 {
 	struct jw w = {false};
+	struct dump_sink sink = { .failed = false };
 	json_t *root, *arr, *o;
 	char *s = NULL;
+	size_t n = 0;
 	int rc = SG_ENOMEM;
 
 	if (!cfg || !json)
@@ -1429,12 +1455,15 @@ int classify_config_to_json(const struct classify_config *cfg, char **json, size
 
 	if (w.failed)
 		goto out;
-	s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	if (!s)
+	sg_buf_init(&sink.b, 0);
+	if (json_dump_callback(root, dump_append, &sink, JSON_INDENT(2) | JSON_PRESERVE_ORDER) ||
+	    sink.failed || !(s = sg_buf_steal(&sink.b, &n))) {
+		sg_buf_release(&sink.b);
 		goto out;
+	}
 	*json = s;
 	if (len)
-		*len = strlen(s);
+		*len = n;
 	rc = SG_OK;
 out:
 	json_decref(root);
