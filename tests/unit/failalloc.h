@@ -32,6 +32,7 @@
 #include <execinfo.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 extern void *__libc_malloc(size_t size);
@@ -58,6 +59,13 @@ static bool failalloc_trace; /* print the stack of each failed allocation (stder
 #define FAILALLOC_EXEMPT_MAX 8
 static const void *failalloc_exempt_fns[FAILALLOC_EXEMPT_MAX];
 static int failalloc_nexempt;
+/* With failalloc_trace, where each live block came from, for failalloc_dump_live. */
+#define FAILALLOC_WHERE_MAX 256
+static struct {
+	void *p;
+	void *frames[12];
+	int n;
+} failalloc_where[FAILALLOC_WHERE_MAX];
 static long failalloc_calls;  /* allocations asked for since the reset */
 static long failalloc_at;     /* the one to fail (1-based); 0: none */
 static long failalloc_live;   /* blocks allocated since the reset, not yet freed */
@@ -116,6 +124,21 @@ static inline void failalloc_arm(long n)
 	failalloc_at = n;
 }
 
+/* With failalloc_trace on: prints where each block still live since the reset was allocated. */
+static inline void failalloc_dump_live(void)
+{
+	for (int i = 0; i < FAILALLOC_WHERE_MAX; i++) {
+		struct failalloc_header *h;
+		if (!failalloc_where[i].p)
+			continue;
+		h = (struct failalloc_header *)failalloc_where[i].p - 1;
+		if (h->epoch != failalloc_epoch)
+			continue;
+		fprintf(stderr, "live block of %llu bytes from:\n", (unsigned long long)h->size);
+		backtrace_symbols_fd(failalloc_where[i].frames, failalloc_where[i].n, 2);
+	}
+}
+
 static inline long failalloc_count(void) { return failalloc_calls; }
 static inline long failalloc_live_blocks(void) { return failalloc_live; }
 static inline bool failalloc_reached(void) { return failalloc_fired; }
@@ -141,6 +164,15 @@ static void *failalloc_take(size_t size)
 	h->epoch = failalloc_epoch;
 	h->size = size;
 	failalloc_live++;
+	if (failalloc_trace) {
+		for (int i = 0; i < FAILALLOC_WHERE_MAX; i++) {
+			if (!failalloc_where[i].p) {
+				failalloc_where[i].p = h + 1;
+				failalloc_where[i].n = backtrace(failalloc_where[i].frames, 12);
+				break;
+			}
+		}
+	}
 	return h + 1;
 }
 
@@ -181,6 +213,9 @@ void free(void *p)
 	}
 	if (h->epoch == failalloc_epoch)
 		failalloc_live--;
+	for (int i = 0; failalloc_trace && i < FAILALLOC_WHERE_MAX; i++)
+		if (failalloc_where[i].p == p)
+			failalloc_where[i].p = NULL;
 	h->tag = 0;
 	__libc_free(h);
 }
@@ -197,6 +232,11 @@ void *realloc(void *p, size_t size)
 	if (!(q = failalloc_take(size)))
 		return NULL; /* the old block stays valid, as realloc promises */
 	memcpy(q, p, h->size < size ? h->size : size);
+	if (h->epoch != failalloc_epoch) {
+		/* It replaces a block from before the reset (a cache growing): not a new one. */
+		((struct failalloc_header *)q - 1)->epoch = h->epoch;
+		failalloc_live--;
+	}
 	free(p);
 	return q;
 }
