@@ -128,7 +128,7 @@ export function createIntakeView(root, ctx) {
   // of the last days (callers.js): once per number typed, never per keystroke.
   const history = root.querySelector('#caller-history');
   let lookedUp = '', lookupSeq = 0, lastHistory = null;
-  async function lookupCaller() {
+  async function showCallerHistory() {
     const phone = form.caller_phone.value.trim();
     if (phone === lookedUp) return;
     lookedUp = phone;
@@ -148,7 +148,7 @@ export function createIntakeView(root, ctx) {
     }
   }
   const renderHistory = () => renderCallerHistory(history, lastHistory, ctx);
-  form.caller_phone.addEventListener('change', () => lookupCaller());
+  form.caller_phone.addEventListener('change', () => showCallerHistory());
 
   function body() {
     const b = { source: form.source.value, text: form.text.value.trim(), lon: Number(form.lon.value), lat: Number(form.lat.value) };
@@ -238,6 +238,7 @@ export function createIntakeView(root, ctx) {
       form.caller_name.value = '';
       form.caller_phone.value = '';
       lookedUp = '';
+      lookupSeq++; /* a lookup still running was for the report just filed */
       lastHistory = null;
       renderHistory();
       form.category.value = '';
