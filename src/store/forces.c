@@ -50,6 +50,21 @@ int store__forces_row_by_id(sqlite3 *db, const char *sql, int64_t id, sqlite3_st
 	return rc ? rc : store__forces_exists(*st, id);
 }
 
+/*
+ * The box condition. Asked with since, it also takes a unit whose move since
+ * took it out of the box (its position before that move was inside), so
+ * that a poller of a box learns to drop it.
+ */
+static const char *box_sql(const struct store_force_filter *f)
+{
+	if (!f->bbox)
+		return "";
+	if (f->since <= 0)
+		return " AND lon BETWEEN ?7 AND ?8 AND lat BETWEEN ?9 AND ?10";
+	return " AND ((lon BETWEEN ?7 AND ?8 AND lat BETWEEN ?9 AND ?10) OR (moved_at >= ?11 AND"
+	       " prev_lon BETWEEN ?7 AND ?8 AND prev_lat BETWEEN ?9 AND ?10))";
+}
+
 static int walk_sql(struct store__forces_walk *w, bool one_area, char *sql, size_t cap)
 {
 	const struct store_force_filter *f = w->f;
@@ -58,7 +73,7 @@ static int walk_sql(struct store__forces_walk *w, bool one_area, char *sql, size
 			 one_area ? "area_id = ?1 AND id > ?2" : "(area_id, id) > (?1, ?2)",
 			 f->type >= 0 ? " AND type = ?3" : "", f->org_id ? " AND org_id = ?4" : "",
 			 f->status >= 0 ? " AND status = ?6" : "",
-			 f->bbox ? " AND lon BETWEEN ?7 AND ?8 AND lat BETWEEN ?9 AND ?10" : "",
+			 box_sql(f),
 			 f->since > 0 ? " AND (updated_at >= ?11 OR moved_at >= ?11)" : "");
 	return n > 0 && (size_t)n < cap ? SG_OK : SG_EINTERNAL;
 }

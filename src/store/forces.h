@@ -136,7 +136,8 @@ struct store_force_filter {
 	size_t nareas;
 	int64_t after_area, after_id; /* the cursor; 0, 0: from the start */
 	/* Units only. */
-	bool bbox;                /* the latest position inside [min_lon,max_lon]×[min_lat,max_lat] (WGS-84) */
+	bool bbox;                /* the latest position inside [min_lon,max_lon]×[min_lat,max_lat] (WGS-84);
+				     with since, also the one before a move since (a unit that left) */
 	double min_lon, min_lat, max_lon, max_lat;
 	int64_t since;            /* > 0: changed (updated_at) or moved (moved_at) at or after this Unix second */
 };

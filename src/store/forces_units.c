@@ -213,8 +213,8 @@ static int positions_cmd(sqlite3 *db, void *arg)
 	if ((rc = store__prepare(db, "INSERT OR IGNORE INTO unit_positions VALUES(?,?,?,?)",
 				 &track)) ||
 	    (rc = store__prepare(db,
-				 "UPDATE units SET lon=?2, lat=?3, pos_at=?4, moved_at=?5 WHERE id=?1 "
-				 "AND (pos_at IS NULL OR pos_at < ?4)",
+				 "UPDATE units SET prev_lon=lon, prev_lat=lat, lon=?2, lat=?3, pos_at=?4, "
+				 "moved_at=?5 WHERE id=?1 AND (pos_at IS NULL OR pos_at < ?4)",
 				 &latest)))
 		goto out;
 	for (size_t i = 0; !rc && i < c->n; i++) {

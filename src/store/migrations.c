@@ -305,13 +305,17 @@ const char *const store__migrations[] = {
 	" WHERE caller_key IS NOT NULL;",
 
 	/*
-	 * When a unit's latest position arrived (Unix s, the server's clock), for
-	 * a units poll's since (store_force_filter): pos_at is the device's time,
-	 * and a position sent late (a radio out of coverage) is newer than the
-	 * unit's latest yet older than the poll before, which then never saw it.
-	 * Known positions count as arrived when their device said.
+	 * For a units poll's since (store_force_filter). moved_at: when a unit's
+	 * latest position arrived (Unix s, the server's clock); pos_at is the
+	 * device's time, and a position sent late (a radio out of coverage) is
+	 * newer than the unit's latest yet older than the poll before, which then
+	 * never saw it. Known positions count as arrived when their device said.
+	 * prev_lon, prev_lat: where the unit was before its latest move, so that
+	 * a poll of a box learns of a unit that has just left it.
 	 */
 	"ALTER TABLE units ADD COLUMN moved_at INTEGER;"
+	"ALTER TABLE units ADD COLUMN prev_lon REAL;"
+	"ALTER TABLE units ADD COLUMN prev_lat REAL;"
 	"UPDATE units SET moved_at = pos_at / 1000 WHERE pos_at IS NOT NULL;",
 };
 

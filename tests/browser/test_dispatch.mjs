@@ -145,6 +145,15 @@ await runScenario(s, browser, srv, errors, async () => {
   await mapPage.evaluate(() => window.sgConsole.views().map.units.poll());
   const at = await mapPage.evaluate((id) => window.sgConsole.views().map.units.markers.get(id).getLatLng(), C.id);
   s.check(Math.abs(at.lng - (P.lon + 0.002)) < 1e-6 && Math.abs(at.lat - (P.lat - 0.009)) < 1e-6, 'a polled position moves the marker', at);
+  // a unit that drives out of the loaded box is dropped at the next poll, and back in, drawn again
+  await put(C, 0.3, 0);
+  await mapPage.evaluate(() => window.sgConsole.views().map.units.poll());
+  s.check(!(await mapPage.evaluate((id) => window.sgConsole.views().map.units.markers.has(id), C.id)),
+    'a unit that left the map\'s box loses its marker at the next poll');
+  await put(C, 0.002, -0.008);
+  await mapPage.evaluate(() => window.sgConsole.views().map.units.poll());
+  s.check(await mapPage.evaluate((id) => window.sgConsole.views().map.units.markers.has(id), C.id),
+    'and gets it back when it returns');
 
   // --- the grid's team in the place panel
   await mapPage.evaluate((p) => window.sgConsole.views().map.showPlace(L.latLng(p.lat, p.lon)), P);

@@ -391,5 +391,17 @@ with Server.demo(extra=["--test-clock"]) as srv:
     got = [u for u in changed if u["id"] == late["id"]]
     s.check(st == 200 and got and abs(got[0]["position"]["lon"] - where[0]) < 1e-6,
             "a position sent late comes to the next poll", (st, poll, [u["id"] for u in changed]))
+    # A unit that leaves a box comes to that box's next poll (at its new
+    # place), so that a map of the box drops it; a whole read of the box has it no more.
+    small = "%.4f,%.4f,%.4f,%.4f" % (where[0] - 0.01, where[1] - 0.01, where[0] + 0.01, where[1] + 0.01)
+    st, b = srv.get("/api/v1/units?limit=1&bbox=" + small, token=gusu)
+    poll = b["as_of"]
+    st, _ = put(late["id"], (where[0] + 0.05, where[1]), token=gusu)
+    changed, _, _ = all_units("since=%s&bbox=%s" % (poll, small), gusu)
+    inbox, _, _ = all_units("bbox=" + small, gusu)
+    left = [u for u in changed if u["id"] == late["id"]]
+    s.check(st == 200 and left and abs(left[0]["position"]["lon"] - (where[0] + 0.05)) < 1e-6
+            and late["id"] not in [u["id"] for u in inbox],
+            "a unit that left a box comes to its next poll, at its new place", (st, [u["id"] for u in changed]))
 
 s.done()

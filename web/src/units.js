@@ -54,9 +54,10 @@ export async function ensureUnits(ids) {
   await Promise.all(missing.map((id) => api.get('/api/v1/units/' + id).then((u) => live.upsertUnit(u)).catch(() => {})));
 }
 
-// Every FULL_EVERY-th poll re-reads its whole box, not only what changed:
-// it finds the units that left the box (a poll of changes only returns
-// units inside it) and positions reported late with an older time.
+// Every FULL_EVERY-th poll re-reads its whole box, not only what changed: a
+// safety net for what a poll of changes cannot tell (a unit that left the box
+// and moved on again between two polls, one taken out of the caller's scope).
+// A unit that left the box, or reported late, comes with the changes.
 const FULL_EVERY = 10;
 
 function boxCovers(a, b) { return a && a[0] <= b[0] && a[1] <= b[1] && a[2] >= b[2] && a[3] >= b[3]; }

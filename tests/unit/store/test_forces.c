@@ -170,12 +170,44 @@ static int find_unit(void *ctx, const struct store_unit *u)
 	return 0;
 }
 
-static bool listed_since(int64_t id, int64_t since)
+/* Whether a list with since (if > 0) and, with box, the box [120.4,120.6]×[31.4,31.6] has the unit. */
+static bool listed(int64_t id, int64_t since, bool box)
 {
-	struct store_force_filter f = { .type = -1, .status = -1, .since = since };
+	struct store_force_filter f = { .type = -1, .status = -1, .since = since, .bbox = box,
+					.min_lon = 120.4, .max_lon = 120.6, .min_lat = 31.4,
+					.max_lat = 31.6 };
 
 	CHECK_EQ_INT(store_units_list(s, &f, 1000, find_unit, &id), 0);
 	return id == 0;
+}
+
+static bool listed_since(int64_t id, int64_t since)
+{
+	return listed(id, since, false);
+}
+
+static void test_a_unit_that_left_a_box_is_listed_by_its_changes(void)
+{
+	struct store_unit u = { .type = UNIT_PATROL_CAR, .org_id = org, .area_id = area[2], .status = 1,
+				.created_at = 500 };
+	struct store_position in, out, further;
+	int64_t id;
+
+	snprintf(u.callsign, sizeof u.callsign, "P10");
+	CHECK_EQ_INT(store_units_add(s, &u, 1, NULL), 0);
+	id = u.id;
+	in = (struct store_position){ id, 120.5, 31.5, 1000 };
+	out = (struct store_position){ id, 121.0, 31.0, 2000 };
+	further = (struct store_position){ id, 121.1, 31.0, 3000 };
+	CHECK_EQ_INT(store_positions_add(s, &in, 1, 2000000, NULL), 0);
+	CHECK(listed(id, 0, true) && listed(id, 1999999, true));
+	CHECK_EQ_INT(store_positions_add(s, &out, 1, 2000100, NULL), 0);
+	/* A box's poll since learns it left; a whole read of the box no longer has it. */
+	CHECK(listed(id, 2000050, true) && !listed(id, 0, true));
+	CHECK(!listed(id, 2000101, true));
+	/* Moving on outside: neither its place nor the one before is in the box. */
+	CHECK_EQ_INT(store_positions_add(s, &further, 1, 2000200, NULL), 0);
+	CHECK(!listed(id, 2000150, true) && listed(id, 2000150, false));
 }
 
 static void test_a_late_position_is_listed_by_when_it_arrived(void)
@@ -259,6 +291,7 @@ int main(void)
 	TEST_RUN(test_people_walk_areas_in_order_and_resume_at_the_cursor);
 	TEST_RUN(test_positions_out_of_order_keep_the_newest);
 	TEST_RUN(test_a_late_position_is_listed_by_when_it_arrived);
+	TEST_RUN(test_a_unit_that_left_a_box_is_listed_by_its_changes);
 	TEST_RUN(test_unit_state_machine_and_conflicts);
 	TEST_RUN(test_a_conflicting_dispatch_leaves_nothing_behind);
 	store_close(s);
