@@ -44,9 +44,25 @@ def request(port, path, token=None, body=None):
     return r.status, json.loads(data) if data else None
 
 
+def serve(binary, db, port, log):
+    """Starts `safegrid serve` on db and waits until it answers."""
+    proc = subprocess.Popen([binary, "serve", "--db", db, "--listen", "127.0.0.1:%d" % port],
+                            stdout=log, stderr=subprocess.STDOUT)
+    for _ in range(600):
+        try:
+            if request(port, "/healthz")[0] == 200:
+                return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.terminate()
+    raise RuntimeError("the server did not start")
+
+
 def fill(db, n, rnd):
     con = sqlite3.connect(db)
     cases = con.execute("SELECT min(id), max(id) FROM cases").fetchone()
+    if cases[0] is None:
+        raise SystemExit("the store has no cases: pass a copy of a demo store (safegrid demo --db FILE)")
     now = int(time.time())
     numbers = ["139%08d" % i for i in range(max(n // 8, 10))]
     # Zipf-like: weight 1/rank, so the first number calls far more than the rest.
@@ -90,28 +106,14 @@ def main():
     # The server migrates the store first, so that the index exists while filling.
     port = free_port()
     log = open(a.db + ".bench.log", "w")
-    proc = subprocess.Popen([a.bin, "serve", "--db", a.db, "--listen", "127.0.0.1:%d" % port],
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = serve(a.bin, a.db, port, log)
     try:
-        for _ in range(600):
-            try:
-                if request(port, "/healthz")[0] == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
         proc.terminate()
         proc.wait()
         counts, took = fill(a.db, a.reports, rnd)
         print("filled %d reports from %d numbers in %.1f s (%.1f µs a report, index included)"
               % (a.reports, len(counts), took, took * 1e6 / a.reports))
-        proc = subprocess.Popen([a.bin, "serve", "--db", a.db, "--listen", "127.0.0.1:%d" % port],
-                                stdout=log, stderr=subprocess.STDOUT)
-        for _ in range(600):
-            try:
-                if request(port, "/healthz")[0] == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
+        proc = serve(a.bin, a.db, port, log)
         tokens = {who: request(port, "/api/v1/login", body={"name": who, "password": "safegrid-demo"})[1]["token"]
                   for who in ("commander", "officer")}
         ranked = sorted(counts.items(), key=lambda kv: -kv[1])

@@ -125,7 +125,8 @@ static void test_people_walk_areas_in_order_and_resume_at_the_cursor(void)
 	CHECK_EQ_INT(c2.n, 0);
 }
 
-static int64_t make_unit(const char *callsign)
+/* An available patrol car at home in area 2, added at created_at (0: now). */
+static int64_t make_unit_added_at(const char *callsign, int64_t created_at)
 {
 	struct store_unit u;
 
@@ -135,8 +136,14 @@ static int64_t make_unit(const char *callsign)
 	u.org_id = org;
 	u.area_id = area[2];
 	u.status = 1; /* available */
+	u.created_at = created_at;
 	CHECK_EQ_INT(store_units_add(s, &u, 1, NULL), 0);
 	return u.id;
+}
+
+static int64_t make_unit(const char *callsign)
+{
+	return make_unit_added_at(callsign, 0);
 }
 
 static void test_positions_out_of_order_keep_the_newest(void)
@@ -188,17 +195,10 @@ static bool listed_since(int64_t id, int64_t since)
 
 static void test_a_unit_that_left_a_box_is_listed_by_its_changes(void)
 {
-	struct store_unit u = { .type = UNIT_PATROL_CAR, .org_id = org, .area_id = area[2], .status = 1,
-				.created_at = 500 };
-	struct store_position in, out, further;
-	int64_t id;
+	int64_t id = make_unit_added_at("P10", 500);
+	struct store_position in = { id, 120.5, 31.5, 1000 }, out = { id, 121.0, 31.0, 2000 },
+			      further = { id, 121.1, 31.0, 3000 };
 
-	snprintf(u.callsign, sizeof u.callsign, "P10");
-	CHECK_EQ_INT(store_units_add(s, &u, 1, NULL), 0);
-	id = u.id;
-	in = (struct store_position){ id, 120.5, 31.5, 1000 };
-	out = (struct store_position){ id, 121.0, 31.0, 2000 };
-	further = (struct store_position){ id, 121.1, 31.0, 3000 };
 	CHECK_EQ_INT(store_positions_add(s, &in, 1, 2000000, NULL), 0);
 	CHECK(listed(id, 0, true) && listed(id, 1999999, true));
 	CHECK_EQ_INT(store_positions_add(s, &out, 1, 2000100, NULL), 0);
@@ -212,17 +212,10 @@ static void test_a_unit_that_left_a_box_is_listed_by_its_changes(void)
 
 static void test_a_late_position_is_listed_by_when_it_arrived(void)
 {
-	struct store_unit u = { .type = UNIT_PATROL_CAR, .org_id = org, .area_id = area[2], .status = 1,
-				.created_at = 500 };
-	struct store_position first, late, older;
-	int64_t id;
+	int64_t id = make_unit_added_at("P9", 500);
+	struct store_position first = { id, 120.5, 31.5, 5000 }, late = { id, 120.51, 31.51, 6000 },
+			      older = { id, 120.52, 31.52, 5500 };
 
-	snprintf(u.callsign, sizeof u.callsign, "P9");
-	CHECK_EQ_INT(store_units_add(s, &u, 1, NULL), 0);
-	id = u.id;
-	first = (struct store_position){ id, 120.5, 31.5, 5000 };
-	late = (struct store_position){ id, 120.51, 31.51, 6000 };
-	older = (struct store_position){ id, 120.52, 31.52, 5500 };
 	CHECK(listed_since(id, 500) && !listed_since(id, 501)); /* changed when added */
 	CHECK_EQ_INT(store_positions_add(s, &first, 1, 1000000, NULL), 0);
 	CHECK(listed_since(id, 999999) && listed_since(id, 1000000) && !listed_since(id, 1000001));
